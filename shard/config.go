@@ -1,0 +1,119 @@
+package shard
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/lastevent/lastevent/core"
+)
+
+const (
+	// DefaultFlushInterval is how often each shard writes its dirty sessions.
+	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultMaxBatch is the most checkpoints in one Backend.Store call; a
+	// shard with this many dirty sessions flushes before its next tick.
+	DefaultMaxBatch = 256
+	// MaxShards bounds Config.Shards; each shard owns one goroutine.
+	MaxShards = 1024
+)
+
+// Config tunes a Tracker. The zero value means defaults for every field.
+type Config struct {
+	// Shards is the number of shards, a power of two up to MaxShards. Each
+	// shard owns its sessions and one flusher goroutine. Default: the
+	// smallest power of two >= 4*GOMAXPROCS, at most 256.
+	Shards int
+	// Window is the dedup window per session: the number of most recent
+	// accepted event IDs a replay is detected against. A power of two from 1
+	// to core.MaxWindow (32768). Default core.DefaultWindow (128).
+	Window int
+	// FlushInterval is how often a shard writes the newest checkpoint of each
+	// dirty session. It is the recovery point: a crash loses at most the
+	// checkpoints accepted in the last FlushInterval plus the backend's write
+	// latency. Default 100ms; at least 1ms.
+	FlushInterval time.Duration
+	// MaxBatch is the most checkpoints per Backend.Store call; a shard whose
+	// dirty count reaches it flushes before its next tick. Default 256.
+	MaxBatch int
+	// MaxEventIDBytes is the longest event ID accepted, in bytes.
+	// Default core.DefaultMaxEventIDBytes (1024).
+	MaxEventIDBytes int
+	// StoreTimeout bounds each Backend.Store call made by a flusher.
+	// Default 10s.
+	StoreTimeout time.Duration
+	// OnError, if set, is called from a flusher goroutine for every
+	// checkpoint a backend failed to store. It must not block for long: the
+	// shard's flushing waits for it. Default: none (failures still go to
+	// Logger).
+	OnError func(WriteFailure)
+	// Logger receives lifecycle and failure logs. Failure lines are
+	// rate-limited per shard. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// WriteFailure describes one checkpoint a backend failed to store.
+type WriteFailure struct {
+	Session string
+	Seq     uint64
+	// Attempt counts consecutive failed writes of this session, from 1.
+	Attempt int
+	Err     error
+	// Retry reports whether the tracker will write the session again. It is
+	// always true: a failed checkpoint is never dropped; permanent failures
+	// are retried too, at the flush interval, so a fixed backend recovers.
+	Retry bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Shards == 0 {
+		c.Shards = min(nextPow2(4*runtime.GOMAXPROCS(0)), 256)
+	}
+	if c.Window == 0 {
+		c.Window = core.DefaultWindow
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.MaxEventIDBytes == 0 {
+		c.MaxEventIDBytes = core.DefaultMaxEventIDBytes
+	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// validate checks a Config after defaults; the error names the field.
+func (c Config) validate() error {
+	switch {
+	case c.Shards < 1 || c.Shards > MaxShards || c.Shards&(c.Shards-1) != 0:
+		return fmt.Errorf("lastevent: Config.Shards %d: must be a power of two between 1 and %d", c.Shards, MaxShards)
+	case core.ValidateWindow(c.Window) != nil:
+		return fmt.Errorf("lastevent: Config.Window %d: must be a power of two between 1 and %d", c.Window, core.MaxWindow)
+	case c.FlushInterval < time.Millisecond:
+		return fmt.Errorf("lastevent: Config.FlushInterval %v: must be at least 1ms", c.FlushInterval)
+	case c.MaxBatch < 1:
+		return fmt.Errorf("lastevent: Config.MaxBatch %d: must be positive", c.MaxBatch)
+	case c.MaxEventIDBytes < 1:
+		return fmt.Errorf("lastevent: Config.MaxEventIDBytes %d: must be positive", c.MaxEventIDBytes)
+	case c.StoreTimeout < 0:
+		return fmt.Errorf("lastevent: Config.StoreTimeout %v: must not be negative", c.StoreTimeout)
+	}
+	return nil
+}
+
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}

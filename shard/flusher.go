@@ -1,0 +1,222 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/lastevent/lastevent/core"
+)
+
+// shardStatus is what a flusher publishes for other goroutines (Flush, Close,
+// metrics) to read.
+type shardStatus struct {
+	unflushed atomic.Int64         // entries waiting for a retry after a failure
+	lastErr   atomic.Pointer[error] // the newest backend failure
+}
+
+// run is the shard's flusher goroutine: it owns every write of this shard's
+// sessions. It wakes on the tick, on a full batch, on Flush and on Close, and
+// returns only after Close's final drain.
+func (s *shard) run() {
+	tick := time.NewTicker(s.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			s.cycle(false)
+		case <-s.wake:
+			s.cycle(false)
+		case r := <-s.reqs:
+			r.gen = s.gen + 1
+			s.waiters = append(s.waiters, r)
+			s.cycle(false)
+		case r := <-s.closing:
+			s.drainForClose(r, tick.C)
+			return
+		}
+	}
+}
+
+// drainForClose seals the dirty stack (so a racing Observe gets ErrClosed
+// instead of queueing into a shard nobody flushes) and writes until nothing
+// is left or r.ctx ends, retrying failures on the tick.
+func (s *shard) drainForClose(r *flushReq, tick <-chan time.Time) {
+	r.gen = s.gen + 1
+	s.waiters = append(s.waiters, r)
+	s.parent = r.ctx // Close's deadline bounds the final writes too
+	s.cycle(true)
+	for len(s.retry) > 0 {
+		select {
+		case <-tick:
+			s.cycle(true)
+		case <-r.ctx.Done():
+			s.failWaiters(r.ctx.Err())
+			return
+		}
+	}
+	s.failWaiters(ErrClosed) // only unsatisfied waiters remain; none should
+}
+
+// cycle takes every dirty entry and every entry awaiting retry and writes
+// the newest checkpoint of each, MaxBatch per Store call. Work is
+// proportional to the dirty sessions, never to all sessions.
+func (s *shard) cycle(seal bool) {
+	s.gen++
+	g := s.gen
+	batch := s.batch[:0]
+	for _, e := range s.retry {
+		e.cycle = g
+		batch = append(batch, e)
+	}
+	clear(s.retry)
+	s.retry = s.retry[:0]
+
+	var taken int64
+	for e := s.dirty.take(seal); e != nil; {
+		next := e.next
+		e.next = nil
+		// Cleared before the checkpoint is read (in write): an event stored
+		// after this re-queues the entry, one stored before is read below.
+		e.queued.Store(false)
+		taken++
+		if e.cycle != g {
+			e.cycle = g
+			batch = append(batch, e)
+		}
+		e = next
+	}
+	s.dirty.count.Add(-taken)
+
+	for i := 0; i < len(batch); i += s.cfg.MaxBatch {
+		s.write(batch[i:min(i+s.cfg.MaxBatch, len(batch))], g)
+	}
+	clear(batch) // drop references so evicted sessions can be collected
+	s.batch = batch[:0]
+	s.status.unflushed.Store(int64(len(s.retry)))
+	s.answerWaiters(g)
+}
+
+// write stores the newest checkpoint of each entry in one Store call and
+// files each outcome: stored entries are clean, failed ones go to retry.
+func (s *shard) write(entries []*entry, g uint64) {
+	s.pending, s.cps = s.pending[:0], s.cps[:0]
+	for _, e := range entries {
+		cp := e.checkpoint()
+		if cp.Seq <= e.storedSeq {
+			e.failedSince, e.attempts = 0, 0 // nothing newer than what is durable
+			continue
+		}
+		s.pending = append(s.pending, e)
+		s.cps = append(s.cps, cp)
+	}
+	if len(s.cps) == 0 {
+		return
+	}
+	if cap(s.results) < len(s.cps) {
+		s.results = make([]core.Result, len(s.cps))
+	}
+	results := s.results[:len(s.cps)]
+	clear(results)
+	s.store(s.cps, results)
+
+	for i, e := range s.pending {
+		r := results[i]
+		if r.Stored() {
+			e.storedSeq = max(e.storedSeq, s.cps[i].Seq)
+			e.failedSince, e.attempts = 0, 0
+			continue
+		}
+		if e.failedSince == 0 {
+			e.failedSince = g
+		}
+		e.attempts++
+		s.retry = append(s.retry, e)
+		s.reportFailure(s.cps[i], e.attempts, r.Error())
+	}
+	clear(s.pending)
+	clear(s.cps)
+	clear(results)
+}
+
+// store calls the backend with a timeout. A panicking backend is turned into
+// a failure of the whole batch: a dead flusher would silently stop
+// persistence for every session of the shard.
+func (s *shard) store(cps []core.Checkpoint, results []core.Result) {
+	parent := s.parent
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, s.cfg.StoreTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("%w: backend Store panicked: %v", core.ErrPermanent, p)
+			for i := range results {
+				results[i] = core.Result{Outcome: core.OutcomeFailed, Err: err}
+			}
+		}
+	}()
+	s.backend.Store(ctx, cps, results)
+}
+
+func (s *shard) reportFailure(cp core.Checkpoint, attempt int, err error) {
+	s.status.lastErr.Store(&err)
+	if s.cfg.OnError != nil {
+		s.cfg.OnError(WriteFailure{Session: cp.Session, Seq: cp.Seq, Attempt: attempt, Err: err, Retry: true})
+	}
+	if n, ok := s.logs.allow(time.Now()); ok {
+		level := slog.LevelWarn
+		if !core.IsRetryable(err) {
+			level = slog.LevelError
+		}
+		s.cfg.Logger.Log(context.Background(), level, "lastevent: checkpoint write failed; will retry",
+			"session", cp.Session, "seq", cp.Seq, "attempt", attempt, "error", err,
+			"retryable", core.IsRetryable(err), "suppressed", n)
+	}
+}
+
+// answerWaiters releases every Flush whose request is covered: a cycle at or
+// after its gen has finished and no entry that failed at or before that gen
+// is still failing. Entries that first failed later were dirtied after the
+// request, so they do not hold it up.
+func (s *shard) answerWaiters(g uint64) {
+	if len(s.waiters) == 0 {
+		return
+	}
+	oldest := ^uint64(0)
+	for _, e := range s.retry {
+		oldest = min(oldest, e.failedSince)
+	}
+	kept := s.waiters[:0]
+	for _, w := range s.waiters {
+		switch {
+		case g >= w.gen && oldest > w.gen:
+			w.done <- nil
+		case w.ctx.Err() != nil:
+			w.done <- w.ctx.Err() // the caller has given up; drop the request
+		default:
+			kept = append(kept, w)
+		}
+	}
+	clear(s.waiters[len(kept):])
+	s.waiters = kept
+}
+
+func (s *shard) failWaiters(err error) {
+	for _, w := range s.waiters {
+		w.done <- err
+	}
+	clear(s.waiters)
+	s.waiters = s.waiters[:0]
+}
+
+// lastError returns the newest backend failure of this shard, or nil.
+func (s *shard) lastError() error {
+	if p := s.status.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/lastevent/lastevent/core"
+)
+
+// Tracker deduplicates event IDs per session, knows each session's newest
+// event ID, and persists that checkpoint to a core.Backend from one flusher
+// goroutine per shard.
+//
+// A Tracker is safe for concurrent use. It must be created with New and
+// released with Close, which stops its goroutines; it must not be copied.
+// The backend is the caller's: Close does not close it.
+type Tracker struct {
+	closed  atomic.Bool
+	mask    uint64
+	shards  []shard
+	backend core.Backend
+	cfg     Config
+
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	stopped   chan struct{} // closed when every flusher has returned
+}
+
+// New starts a Tracker on backend with cfg (zero fields take defaults). It
+// starts exactly Config.Shards goroutines; no other goroutine is ever
+// started, however many events, sessions or flushes follow. An invalid
+// Config yields an error naming the field.
+func New(backend core.Backend, cfg Config) (*Tracker, error) {
+	if backend == nil {
+		return nil, errors.New("lastevent: nil backend")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	t := &Tracker{
+		mask:    uint64(cfg.Shards - 1),
+		shards:  make([]shard, cfg.Shards),
+		backend: backend,
+		cfg:     cfg,
+		stopped: make(chan struct{}),
+	}
+	for i := range t.shards {
+		t.shards[i].init(backend, &t.cfg)
+	}
+	t.wg.Add(len(t.shards))
+	for i := range t.shards {
+		go func(s *shard) {
+			defer t.wg.Done()
+			s.run()
+		}(&t.shards[i])
+	}
+	cfg.Logger.Info("lastevent: tracker started", "shards", cfg.Shards, "window", cfg.Window,
+		"flush_interval", cfg.FlushInterval, "max_batch", cfg.MaxBatch)
+	return t, nil
+}
+
+// Observe records that session received eventID. It reports accepted=false
+// for a duplicate: an ID among the session's last Config.Window accepted IDs.
+// An accepted ID becomes the session's newest checkpoint (Seq+1) and is
+// persisted by the next flush of its shard.
+//
+// Observe never blocks on I/O, starts no goroutine, and allocates one 24-byte
+// record per accepted event (plus the session's state on its first event);
+// a duplicate allocates nothing. Concurrent Observes of one session are
+// linearizable; of different sessions, independent. Observe of a session
+// that is not in memory starts it at Seq 1: after a restart, call Resume
+// first so its Seq continues from the stored checkpoint.
+//
+// Bad input returns an error wrapping a core sentinel (core.ErrEmptySession,
+// core.ErrInvalidEventID, ...) and changes nothing; after Close it returns
+// ErrClosed. eventID is retained as given (strings are immutable).
+func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
+	if t.closed.Load() {
+		return false, ErrClosed
+	}
+	if err := core.ValidateEventID(eventID, t.cfg.MaxEventIDBytes); err != nil {
+		return false, err
+	}
+	s, e, err := t.entry(session)
+	if err != nil {
+		return false, err
+	}
+	if accepted, _ = e.Observe(eventID, xxhash.Sum64String(eventID)); !accepted {
+		return false, nil
+	}
+	if !s.markDirty(e) {
+		return false, ErrClosed
+	}
+	return true, nil
+}
+
+// LastEventID returns the newest accepted event ID of session, the value to
+// send as Last-Event-ID, and false if the session has none in memory. It is
+// wait-free and may not yet reflect an Observe that has not returned.
+func (t *Tracker) LastEventID(session string) (string, bool) {
+	cp, ok := t.Checkpoint(session)
+	return cp.EventID, ok
+}
+
+// Checkpoint returns the newest checkpoint of session held in memory, and
+// false if there is none. Wait-free, like LastEventID.
+func (t *Tracker) Checkpoint(session string) (core.Checkpoint, bool) {
+	e, ok := t.shardOf(session).sessions.Load(session)
+	if !ok {
+		return core.Checkpoint{}, false
+	}
+	cp := e.checkpoint()
+	return cp, cp.Seq > 0
+}
+
+// Resume makes session continue its stored history and returns its newest
+// checkpoint (Seq 0 if it has none anywhere). When the session is not in
+// memory it is loaded from the backend, so after a restart LastEventID and
+// Seq continue where the stored checkpoint left off. When it is in memory
+// and already knows its history, no backend call is made. When it was
+// started in memory by Observe before any Resume, its events are numbered on
+// top of the stored checkpoint (see core.Slot.Adopt) and queued for writing.
+func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, error) {
+	if t.closed.Load() {
+		return core.Checkpoint{}, ErrClosed
+	}
+	if err := core.ValidateSession(session); err != nil {
+		return core.Checkpoint{}, err
+	}
+	s := t.shardOf(session)
+	e, ok := s.sessions.Load(session)
+	if ok && e.Adopted() {
+		return e.checkpoint(), nil
+	}
+	stored, err := t.backend.Load(ctx, []string{session})
+	if err != nil {
+		return core.Checkpoint{}, fmt.Errorf("lastevent: resume %q: %w", session, err)
+	}
+	cp := stored[session]
+	if !ok {
+		_, e, err = t.entry(session)
+		if err != nil {
+			return core.Checkpoint{}, err
+		}
+	}
+	hadEvents := e.Seq() > 0
+	if seq := e.Adopt(cp.EventID, cp.Seq); hadEvents && seq > cp.Seq {
+		// Events observed before the Resume were renumbered after the stored
+		// checkpoint; the renumbered newest one must be written.
+		if !s.markDirty(e) {
+			return core.Checkpoint{}, ErrClosed
+		}
+	}
+	return e.checkpoint(), nil
+}
+
+// Flush is a barrier: when it returns nil, every checkpoint accepted before
+// the call is stored in the backend, or superseded there by a newer one.
+// Failed writes are retried until ctx ends; then Flush returns an error
+// wrapping ErrUnflushed and ctx.Err() that says how many sessions wait.
+func (t *Tracker) Flush(ctx context.Context) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	reqs := make([]*flushReq, len(t.shards))
+	for i := range t.shards {
+		r := &flushReq{ctx: ctx, done: make(chan error, 1)}
+		select {
+		case t.shards[i].reqs <- r:
+		case <-ctx.Done():
+			return t.unflushed(ctx.Err())
+		case <-t.stopped:
+			return ErrClosed
+		}
+		reqs[i] = r
+	}
+	for _, r := range reqs {
+		select {
+		case err := <-r.done:
+			if err != nil {
+				return t.unflushed(err)
+			}
+		case <-ctx.Done():
+			return t.unflushed(ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Close stops accepting events, writes every accepted checkpoint (retrying
+// failures until ctx ends), and stops every goroutine New started. If ctx
+// ends first, it returns an error wrapping ErrUnflushed with the number of
+// sessions whose newest checkpoint is not stored; it never reports as stored
+// what is not. Close is idempotent: later calls wait for the first and return
+// its result. Afterwards every method returns ErrClosed.
+func (t *Tracker) Close(ctx context.Context) error {
+	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		reqs := make([]*flushReq, len(t.shards))
+		for i := range t.shards {
+			reqs[i] = &flushReq{ctx: ctx, done: make(chan error, 1)}
+			t.shards[i].closing <- reqs[i] // cap 1, sent once: never blocks
+		}
+		var failed error
+		for _, r := range reqs {
+			if err := <-r.done; err != nil && failed == nil {
+				failed = err
+			}
+		}
+		t.wg.Wait()
+		close(t.stopped)
+		if failed != nil {
+			t.closeErr = t.unflushed(failed)
+		}
+		t.cfg.Logger.Info("lastevent: tracker closed", "error", t.closeErr)
+	})
+	return t.closeErr
+}
+
+// Sessions returns the number of sessions held in memory.
+func (t *Tracker) Sessions() int {
+	n := 0
+	for i := range t.shards {
+		n += t.shards[i].sessions.Size()
+	}
+	return n
+}
+
+// Shards returns the number of shards, each with one flusher goroutine.
+func (t *Tracker) Shards() int { return len(t.shards) }
+
+func (t *Tracker) shardOf(session string) *shard {
+	return &t.shards[xxhash.Sum64String(session)&t.mask]
+}
+
+// entry returns session's entry, creating it (after validating the name) on
+// its first event. The map key is a private copy of session, so a caller's
+// substring of a larger buffer is not retained.
+func (t *Tracker) entry(session string) (*shard, *entry, error) {
+	s := t.shardOf(session)
+	if e, ok := s.sessions.Load(session); ok {
+		return s, e, nil
+	}
+	if err := core.ValidateSession(session); err != nil {
+		return nil, nil, err
+	}
+	key := strings.Clone(session)
+	e, _ := s.sessions.LoadOrCompute(key, func() *entry {
+		e := &entry{session: key}
+		_ = e.Init(t.cfg.Window) // validated in New
+		return e
+	})
+	return s, e, nil
+}
+
+// unflushed wraps cause with ErrUnflushed, the number of sessions whose
+// writes are failing and the newest backend error.
+func (t *Tracker) unflushed(cause error) error {
+	var n int64
+	var last error
+	for i := range t.shards {
+		n += t.shards[i].status.unflushed.Load()
+		if err := t.shards[i].lastError(); err != nil {
+			last = err
+		}
+	}
+	if last == nil {
+		return fmt.Errorf("%w: %d sessions awaiting retry: %w", ErrUnflushed, n, cause)
+	}
+	return fmt.Errorf("%w: %d sessions awaiting retry (last backend error: %v): %w", ErrUnflushed, n, last, cause)
+}
