@@ -13,7 +13,7 @@ import (
 // shardStatus is what a flusher publishes for other goroutines (Flush, Close,
 // metrics) to read.
 type shardStatus struct {
-	unflushed atomic.Int64         // entries waiting for a retry after a failure
+	unflushed atomic.Int64          // entries waiting for a retry after a failure
 	lastErr   atomic.Pointer[error] // the newest backend failure
 }
 

@@ -30,11 +30,11 @@ type shard struct {
 	status  shardStatus
 
 	// flusher-owned.
-	gen     uint64       // flush cycles run so far
-	retry   []*entry     // failed entries, written again next cycle
-	waiters []*flushReq  // Flush calls waiting for a cycle to finish clean
-	batch   []*entry     // reused: entries taken by the current cycle
-	pending []*entry     // reused: entries of one Store call
+	gen     uint64      // flush cycles run so far
+	retry   []*entry    // failed entries, written again next cycle
+	waiters []*flushReq // Flush calls waiting for a cycle to finish clean
+	batch   []*entry    // reused: entries taken by the current cycle
+	pending []*entry    // reused: entries of one Store call
 	cps     []core.Checkpoint
 	results []core.Result
 	logs    logLimiter
