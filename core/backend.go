@@ -98,6 +98,6 @@ func (r Result) Error() error {
 	case r.Outcome == OutcomeFailed:
 		return errors.Join(ErrRetryable, errors.New("lastevent: backend reported failure without an error"))
 	default:
-		return errors.Join(ErrRetryable, ErrNoOutcome)
+		return errors.Join(ErrRetryable, ErrNoOutcome, r.Err) // Join skips a nil Err
 	}
 }

@@ -114,18 +114,45 @@ func ValidateWindow(w int) error {
 // ID pass it to avoid hashing twice. Two distinct IDs with the same hash are
 // indistinguishable: see docs/design.md for the collision probability.
 func (s *Slot) Observe(eventID string, hash uint64) (accepted bool, seq uint64) {
-	s.lock()
+	s.Lock()
+	accepted, seq = s.ObserveLocked(eventID, hash)
+	s.Unlock()
+	return accepted, seq
+}
+
+// ObserveLocked is Observe for a caller that holds the writer flag (Lock),
+// so that it can act atomically with the observation — the tracker queues
+// the session for flushing before any other writer of the session runs.
+func (s *Slot) ObserveLocked(eventID string, hash uint64) (accepted bool, seq uint64) {
 	prev := s.last.Load()
 	if s.contains(hash) {
-		s.writer.Store(0)
 		return false, prev.seqOrZero()
 	}
 	rec := &record{eventID: eventID, seq: prev.seqOrZero() + 1}
 	s.insert(hash)
 	s.last.Store(rec)
-	s.writer.Store(0)
 	return true, rec.seq
 }
+
+// Lock takes the slot's writer flag, spinning and then yielding while
+// another writer holds it. It serializes writers of one session only;
+// readers (Last, Seq) never take it. Hold it only for a few non-blocking
+// steps: no I/O, no channel operations.
+func (s *Slot) Lock() {
+	for spins := 0; ; spins++ {
+		// Test before test-and-set: waiting writers read a shared cache line
+		// instead of bouncing it with failed CASes.
+		if s.writer.Load() == 0 && s.writer.CompareAndSwap(0, 1) {
+			return
+		}
+		if spins >= spinsBeforeYield {
+			runtime.Gosched()
+		}
+	}
+}
+
+// Unlock releases the writer flag taken by Lock.
+func (s *Slot) Unlock() { s.writer.Store(0) }
 
 // Last returns the newest accepted event ID and its Seq; seq 0 means none.
 // It is wait-free and may not yet reflect an Observe that has not returned.
@@ -151,8 +178,13 @@ func (s *Slot) Seq() uint64 { return s.last.Load().seqOrZero() }
 // numbering is moved on top of it: the newest Seq becomes seq plus the
 // slot's own count, and the window is unchanged.
 func (s *Slot) Adopt(eventID string, seq uint64) uint64 {
-	s.lock()
-	defer s.writer.Store(0)
+	s.Lock()
+	defer s.Unlock()
+	return s.AdoptLocked(eventID, seq)
+}
+
+// AdoptLocked is Adopt for a caller that holds the writer flag.
+func (s *Slot) AdoptLocked(eventID string, seq uint64) uint64 {
 	prev := s.last.Load()
 	if s.adopted.Load() || seq == 0 {
 		s.adopted.Store(true)
@@ -177,8 +209,8 @@ func (s *Slot) Window() int { return int(s.window) }
 
 // Len returns how many IDs the window holds now (at most Window).
 func (s *Slot) Len() int {
-	s.lock()
-	defer s.writer.Store(0)
+	s.Lock()
+	defer s.Unlock()
 	return int(s.count)
 }
 
@@ -187,19 +219,6 @@ func (r *record) seqOrZero() uint64 {
 		return 0
 	}
 	return r.seq
-}
-
-func (s *Slot) lock() {
-	for spins := 0; ; spins++ {
-		// Test before test-and-set: waiting writers read a shared cache line
-		// instead of bouncing it with failed CASes.
-		if s.writer.Load() == 0 && s.writer.CompareAndSwap(0, 1) {
-			return
-		}
-		if spins >= spinsBeforeYield {
-			runtime.Gosched()
-		}
-	}
 }
 
 // reset sizes an empty ring for n hashes (n a power of two).

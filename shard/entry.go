@@ -13,24 +13,28 @@ type entry struct {
 	core.Slot
 	session string
 
-	// queued is true while the entry is on its shard's dirty stack. The
-	// Observe that flips it false->true pushes the entry; the flusher sets it
-	// false when it takes the entry off, before reading the checkpoint to
-	// write, so an event stored after that read re-queues the entry.
+	// queued is true while the entry waits for its shard's flusher: on the
+	// dirty stack, or held by the flusher for its next tick. It is set, and
+	// the entry pushed, only under the slot's writer flag, in the same
+	// critical section as the Observe that made the entry dirty, so no other
+	// writer of the session can see queued == true before the push is done.
+	// The flusher sets it false when it takes the entry, before reading the
+	// checkpoint to write, so an event stored after that read re-queues the
+	// entry.
 	queued atomic.Bool
-	// next links the dirty stack. Written only by the goroutine that won the
-	// queued flag, read by the flusher after it took the stack.
+	// next links the dirty stack. Written only by the pusher (under the
+	// writer flag, while queued was false), read by the flusher after it took
+	// the stack.
 	next *entry
-
-	// fresh is true for a session created by Observe without asking the
-	// backend; Resume then loads its stored history and rebases it.
-	fresh atomic.Bool
+	// storedSeq is the highest Seq this tracker knows durable in the
+	// backend. Written only by the flusher; Resume reads it.
+	storedSeq atomic.Uint64
 
 	// flusher-owned.
-	storedSeq   uint64 // highest Seq known durable in the backend
-	failedSince uint64 // flush cycle of the first failure since the last success; 0 when healthy
-	attempts    int    // consecutive failed writes
-	cycle       uint64 // last flush cycle that took this entry, to dedupe a batch
+	failedSince   uint64 // flush cycle of the first failure since the last success; 0 when healthy
+	attempts      int    // consecutive failed writes
+	cycle         uint64 // last flush cycle that took this entry, to dedupe a batch
+	writtenPeriod uint64 // tick period of the last successful write
 }
 
 func (e *entry) checkpoint() core.Checkpoint {

@@ -17,6 +17,23 @@ type shardStatus struct {
 	lastErr   atomic.Pointer[error] // the newest backend failure
 }
 
+// cycleKind says what started a flush cycle.
+type cycleKind uint8
+
+const (
+	// cycleTick: the FlushInterval tick; starts a new coalescing period.
+	cycleTick cycleKind = iota
+	// cycleEarly: the dirty count reached MaxBatch before the tick. It writes
+	// only sessions not yet written in the current period and holds the rest
+	// for the tick, so a busy shard still writes each session at most once
+	// per FlushInterval.
+	cycleEarly
+	// cycleFlush: a Flush barrier; writes everything, held entries included.
+	cycleFlush
+	// cycleClose: like cycleFlush, and seals the dirty stack.
+	cycleClose
+)
+
 // run is the shard's flusher goroutine: it owns every write of this shard's
 // sessions. It wakes on the tick, on a full batch, on Flush and on Close, and
 // returns only after Close's final drain.
@@ -26,13 +43,13 @@ func (s *shard) run() {
 	for {
 		select {
 		case <-tick.C:
-			s.cycle(false)
+			s.cycle(cycleTick)
 		case <-s.wake:
-			s.cycle(false)
+			s.cycle(cycleEarly)
 		case r := <-s.reqs:
 			r.gen = s.gen + 1
 			s.waiters = append(s.waiters, r)
-			s.cycle(false)
+			s.cycle(cycleFlush)
 		case r := <-s.closing:
 			s.drainForClose(r, tick.C)
 			return
@@ -40,18 +57,18 @@ func (s *shard) run() {
 	}
 }
 
-// drainForClose seals the dirty stack (so a racing Observe gets ErrClosed
-// instead of queueing into a shard nobody flushes) and writes until nothing
-// is left or r.ctx ends, retrying failures on the tick.
+// drainForClose seals the dirty stack and writes until nothing is left or
+// r.ctx ends, retrying failures on the tick. Close has already waited out
+// every Observe that could still push, so the seal only guards against bugs.
 func (s *shard) drainForClose(r *flushReq, tick <-chan time.Time) {
 	r.gen = s.gen + 1
 	s.waiters = append(s.waiters, r)
 	s.parent = r.ctx // Close's deadline bounds the final writes too
-	s.cycle(true)
+	s.cycle(cycleClose)
 	for len(s.retry) > 0 {
 		select {
 		case <-tick:
-			s.cycle(true)
+			s.cycle(cycleClose)
 		case <-r.ctx.Done():
 			s.failWaiters(r.ctx.Err())
 			return
@@ -63,9 +80,12 @@ func (s *shard) drainForClose(r *flushReq, tick <-chan time.Time) {
 // cycle takes every dirty entry and every entry awaiting retry and writes
 // the newest checkpoint of each, MaxBatch per Store call. Work is
 // proportional to the dirty sessions, never to all sessions.
-func (s *shard) cycle(seal bool) {
+func (s *shard) cycle(kind cycleKind) {
 	s.gen++
 	g := s.gen
+	if kind == cycleTick {
+		s.period++
+	}
 	batch := s.batch[:0]
 	for _, e := range s.retry {
 		e.cycle = g
@@ -73,23 +93,31 @@ func (s *shard) cycle(seal bool) {
 	}
 	clear(s.retry)
 	s.retry = s.retry[:0]
+	if kind != cycleEarly {
+		for _, e := range s.held {
+			batch = s.take(batch, e, g)
+		}
+		clear(s.held)
+		s.held = s.held[:0]
+	}
 
 	var taken int64
-	for e := s.dirty.take(seal); e != nil; {
+	for e := s.dirty.take(kind == cycleClose); e != nil; {
 		next := e.next
 		e.next = nil
-		// Cleared before the checkpoint is read (in write): an event stored
-		// after this re-queues the entry, one stored before is read below.
-		e.queued.Store(false)
 		taken++
-		if e.cycle != g {
-			e.cycle = g
-			batch = append(batch, e)
+		if kind == cycleEarly && e.writtenPeriod == s.period {
+			// Written this period already: keep it queued (so Observe does
+			// not push it again) and write it at the tick.
+			s.held = append(s.held, e)
+		} else {
+			batch = s.take(batch, e, g)
 		}
 		e = next
 	}
 	s.dirty.count.Add(-taken)
 
+	s.batch = batch // keep a grown buffer
 	for i := 0; i < len(batch); i += s.cfg.MaxBatch {
 		s.write(batch[i:min(i+s.cfg.MaxBatch, len(batch))], g)
 	}
@@ -99,13 +127,25 @@ func (s *shard) cycle(seal bool) {
 	s.answerWaiters(g)
 }
 
+// take un-queues e and adds it to batch unless this cycle already has it.
+// queued is cleared before write reads the checkpoint: an event stored after
+// that read re-queues the entry; one stored before it is the one written.
+func (s *shard) take(batch []*entry, e *entry, g uint64) []*entry {
+	e.queued.Store(false)
+	if e.cycle == g {
+		return batch
+	}
+	e.cycle = g
+	return append(batch, e)
+}
+
 // write stores the newest checkpoint of each entry in one Store call and
 // files each outcome: stored entries are clean, failed ones go to retry.
 func (s *shard) write(entries []*entry, g uint64) {
 	s.pending, s.cps = s.pending[:0], s.cps[:0]
 	for _, e := range entries {
 		cp := e.checkpoint()
-		if cp.Seq <= e.storedSeq {
+		if cp.Seq <= e.storedSeq.Load() {
 			e.failedSince, e.attempts = 0, 0 // nothing newer than what is durable
 			continue
 		}
@@ -125,8 +165,11 @@ func (s *shard) write(entries []*entry, g uint64) {
 	for i, e := range s.pending {
 		r := results[i]
 		if r.Stored() {
-			e.storedSeq = max(e.storedSeq, s.cps[i].Seq)
+			if seq := s.cps[i].Seq; seq > e.storedSeq.Load() {
+				e.storedSeq.Store(seq)
+			}
 			e.failedSince, e.attempts = 0, 0
+			e.writtenPeriod = s.period
 			continue
 		}
 		if e.failedSince == 0 {

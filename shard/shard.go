@@ -31,7 +31,9 @@ type shard struct {
 
 	// flusher-owned.
 	gen     uint64      // flush cycles run so far
+	period  uint64      // coalescing periods (ticks) so far, from 1
 	retry   []*entry    // failed entries, written again next cycle
+	held    []*entry    // queued entries an early cycle keeps for the next full one
 	waiters []*flushReq // Flush calls waiting for a cycle to finish clean
 	batch   []*entry    // reused: entries taken by the current cycle
 	pending []*entry    // reused: entries of one Store call
@@ -56,16 +58,20 @@ func (s *shard) init(b core.Backend, cfg *Config) {
 	s.backend = b
 	s.cfg = cfg
 	s.logs.every = time.Second
+	s.period = 1 // writtenPeriod 0 means "never written"
 }
 
-// markDirty queues e for the next flush. It reports false when the shard has
-// closed and can no longer flush. e must have an accepted, unflushed event.
+// markDirty queues e for the next flush. The caller holds e's writer flag
+// and has just stored an accepted, unflushed checkpoint. It reports false
+// when the shard has closed and can no longer flush.
 func (s *shard) markDirty(e *entry) bool {
-	if e.queued.Load() || !e.queued.CompareAndSwap(false, true) {
-		return true // already queued; the flusher reads the newest checkpoint
+	if e.queued.Load() {
+		return true // queued; the flusher reads the newest checkpoint
 	}
+	e.queued.Store(true)
 	n := s.dirty.push(e)
 	if n < 0 {
+		e.queued.Store(false)
 		return false
 	}
 	if n == int64(s.cfg.MaxBatch) {

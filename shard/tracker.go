@@ -93,13 +93,23 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if accepted, _ = e.Observe(eventID, xxhash.Sum64String(eventID)); !accepted {
-		return false, nil
-	}
-	if !s.markDirty(e) {
+	h := xxhash.Sum64String(eventID)
+	// The closed check, the observation and the queueing form one critical
+	// section under the session's writer flag. Close waits out every such
+	// section before its final drain, so an Observe either is queued in time
+	// to be written or sees closed and changes nothing.
+	e.Lock()
+	if t.closed.Load() {
+		e.Unlock()
 		return false, ErrClosed
 	}
-	return true, nil
+	accepted, _ = e.ObserveLocked(eventID, h)
+	if accepted && !s.markDirty(e) {
+		e.Unlock()
+		return true, ErrClosed // unreachable while Close quiesces first
+	}
+	e.Unlock()
+	return accepted, nil
 }
 
 // LastEventID returns the newest accepted event ID of session, the value to
@@ -151,10 +161,20 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 			return core.Checkpoint{}, err
 		}
 	}
-	hadEvents := e.Seq() > 0
-	if seq := e.Adopt(cp.EventID, cp.Seq); hadEvents && seq > cp.Seq {
-		// Events observed before the Resume were renumbered after the stored
-		// checkpoint; the renumbered newest one must be written.
+	e.Lock()
+	defer e.Unlock()
+	if t.closed.Load() {
+		return core.Checkpoint{}, ErrClosed
+	}
+	if cp.Seq <= e.storedSeq.Load() {
+		// The stored checkpoint is one this tracker wrote (or older): the
+		// session's history is already its own.
+		cp = core.Checkpoint{}
+	}
+	if seq := e.AdoptLocked(cp.EventID, cp.Seq); seq > cp.Seq {
+		// Events observed before this Resume (renumbered after the stored
+		// checkpoint if there is one) must be written; queueing an entry
+		// whose newest checkpoint is already stored only costs a skip.
 		if !s.markDirty(e) {
 			return core.Checkpoint{}, ErrClosed
 		}
@@ -204,6 +224,7 @@ func (t *Tracker) Flush(ctx context.Context) error {
 func (t *Tracker) Close(ctx context.Context) error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
+		t.quiesce()
 		reqs := make([]*flushReq, len(t.shards))
 		for i := range t.shards {
 			reqs[i] = &flushReq{ctx: ctx, done: make(chan error, 1)}
@@ -223,6 +244,21 @@ func (t *Tracker) Close(ctx context.Context) error {
 		t.cfg.Logger.Info("lastevent: tracker closed", "error", t.closeErr)
 	})
 	return t.closeErr
+}
+
+// quiesce waits until no Observe or Resume that began before Close marked
+// the tracker closed is still inside its critical section. Each one runs
+// under its session's writer flag and checks closed there; taking and
+// releasing every flag once after closed is set means every later holder
+// sees it. One pass over the sessions, once per Tracker.
+func (t *Tracker) quiesce() {
+	for i := range t.shards {
+		t.shards[i].sessions.Range(func(_ string, e *entry) bool {
+			e.Lock()
+			e.Unlock() //nolint:staticcheck // an empty critical section is the point
+			return true
+		})
+	}
 }
 
 // Sessions returns the number of sessions held in memory.
