@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lastevent/lastevent/backends/memory"
+	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/shard"
+)
+
+// maxTimedPerSecond bounds how many Observe calls per second are timed.
+// Timing costs two clock reads; past this rate every 2^k-th call is timed,
+// which still yields hundreds of thousands of samples per second.
+const maxTimedPerSecond = 250_000
+
+// run executes one scenario: it starts a Tracker on a checked memory
+// backend, drives it with cfg's load for cfg.Duration (or until ctx ends),
+// closes it, verifies what was persisted and returns the measurements.
+// Progress lines and tracker warnings go to logw. An error means the
+// scenario could not start; correctness failures are in the report.
+func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	// Everything the load generator itself keeps is allocated before drive
+	// takes the memory baseline, so the heap delta is the tracker's and the
+	// backend's.
+	sessions := make([]session, cfg.Sessions)
+	mem := memory.New()
+	chk := newCheckingBackend(mem, cfg.Sessions)
+	for i := range sessions {
+		sessions[i].name = sessionName(i)
+	}
+
+	r, err := drive(ctx, cfg, sessions, chk, logw)
+	if err != nil {
+		return nil, err
+	}
+
+	st := mem.Stats()
+	r.BackendWrites = st.Writes
+	r.BackendStale = st.Stale
+	r.StoreCalls = chk.storeCalls.Load()
+	r.CheckpointRegressions = chk.regressions.Load()
+	r.UnknownSessionWrites = chk.unknown.Load()
+	r.setCoalescing(cfg.FlushInterval)
+
+	lost, firstLost := verifyPersisted(sessions, mem)
+	r.SessionsLost = lost
+	r.PersistenceSuccessRatio = float64(cfg.Sessions-lost) / float64(cfg.Sessions)
+	if r.FirstFailure == "" {
+		r.FirstFailure = firstLost
+	}
+
+	// drive has returned, so the closed tracker and the workers are garbage:
+	// what the heap gained since before the tracker is the memory backend's
+	// checkpoints. The rest of the growth during the run was the tracker's.
+	r.BackendBytesPerSession = float64(int64(liveHeap())-int64(r.heapPre)) / float64(cfg.Sessions)
+	r.TrackerBytesPerSession = r.BytesPerSession - r.BackendBytesPerSession
+	runtime.KeepAlive(sessions) // they were in the heapPre baseline too
+	runtime.KeepAlive(chk)      // and chk holds mem
+	r.evaluate()
+	return r, nil
+}
+
+// drive owns the tracker's lifetime: it starts the tracker and the workers,
+// measures the run, and closes the tracker.
+func drive(ctx context.Context, cfg config, sessions []session, backend *checkingBackend, logw io.Writer) (*report, error) {
+	heapPre := liveHeap()
+	var writeFailures atomic.Uint64
+	t, err := shard.New(backend, shard.Config{
+		Shards:        cfg.Shards,
+		Window:        cfg.Window,
+		FlushInterval: cfg.FlushInterval,
+		OnError:       func(shard.WriteFailure) { writeFailures.Add(1) },
+		Logger:        slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	sampleEvery := uint64(1)
+	for float64(sampleEvery)*maxTimedPerSecond < cfg.targetRate() {
+		sampleEvery <<= 1
+	}
+	nWorkers := cfg.Workers
+	if nWorkers == 0 {
+		nWorkers = runtime.GOMAXPROCS(0)
+	}
+	nWorkers = min(nWorkers, len(sessions))
+	workers := make([]*worker, nWorkers)
+	for i := range workers {
+		// Even chunks; none is empty because nWorkers <= len(sessions).
+		lo, hi := i*len(sessions)/nWorkers, (i+1)*len(sessions)/nWorkers
+		workers[i] = newWorker(sessions[lo:hi:hi], t, cfg, sampleEvery-1, i)
+	}
+
+	// Every goroutine of our own starts before the measurement window.
+	g := newGate()
+	var wg sync.WaitGroup
+	wg.Add(len(workers))
+	for _, w := range workers {
+		go func() {
+			defer wg.Done()
+			w.run(ctx, g, cfg.Duration)
+		}()
+	}
+	prog := startProgress(logw, workers, t, backend, cfg.targetRate(), g)
+
+	heapBefore := liveHeap() // no session exists yet
+	createdBefore, haveCreated := goroutinesCreated()
+	start := g.release()
+	wg.Wait()
+	elapsed := time.Since(start)
+	createdAfter, _ := goroutinesCreated()
+	prog.close()
+
+	r := &report{
+		Sessions:           len(sessions),
+		RatePerSession:     cfg.Rate,
+		TargetRate:         cfg.targetRate(),
+		DurationS:          cfg.Duration.Seconds(),
+		ElapsedS:           elapsed.Seconds(),
+		DupRatio:           cfg.DupRatio,
+		Window:             cfg.Window,
+		Shards:             t.Shards(),
+		FlushIntervalMS:    float64(cfg.FlushInterval) / float64(time.Millisecond),
+		Workers:            len(workers),
+		GOMAXPROCS:         runtime.GOMAXPROCS(0),
+		ObserveSampleEvery: sampleEvery,
+	}
+	r.heapPre = heapPre
+	heapRun := liveHeap() // the tracker still holds every session
+	r.BytesPerSession = float64(int64(heapRun)-int64(heapBefore)) / float64(len(sessions))
+	r.SessionsInTracker = t.Sessions()
+	if haveCreated {
+		r.GoroutinesCreated = createdAfter - createdBefore
+		r.GoroutinesCreatedPerSec = float64(r.GoroutinesCreated) / elapsed.Seconds()
+	} else {
+		r.GoroutinesCreatedPerSec = -1
+	}
+
+	var c counts
+	var h histogram
+	for _, w := range workers {
+		c.add(w.counts)
+		h.merge(&w.hist)
+		if r.FirstFailure == "" {
+			r.FirstFailure = w.failure
+		}
+	}
+	r.setCounts(c, elapsed)
+	r.setLatency(&h)
+
+	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.CloseTimeout)
+	defer cancel()
+	closeStart := time.Now()
+	if err := t.Close(closeCtx); err != nil {
+		r.CloseError = err.Error()
+	}
+	r.CloseS = time.Since(closeStart).Seconds()
+	r.WriteFailures = writeFailures.Load()
+	return r, nil
+}
+
+// verifyPersisted compares each session's stored checkpoint with the last
+// event the tracker accepted for it: same event ID, and Seq equal to the
+// number of events accepted. A session that accepted nothing must have no
+// checkpoint. It returns how many sessions differ and a description of the
+// first.
+func verifyPersisted(sessions []session, mem *memory.Backend) (lost int, first string) {
+	for i := range sessions {
+		s := &sessions[i]
+		got, ok := mem.Get(s.name)
+		var want core.Checkpoint
+		if s.accepted > 0 {
+			want = core.Checkpoint{Session: s.name, EventID: strconv.FormatUint(s.lastAccepted, 10), Seq: s.accepted}
+		}
+		if ok == (s.accepted > 0) && got == want {
+			continue
+		}
+		lost++
+		if first == "" {
+			first = fmt.Sprintf("session %s: stored %+v (present %v), want %+v", s.name, got, ok, want)
+		}
+	}
+	return lost, first
+}
