@@ -591,14 +591,7 @@ func TestObserveRacingClose(t *testing.T) {
 				}
 			}()
 		}
-		waitFor(t, "observers to get going", func() bool { return total.Load() >= 2000 })
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		err := tr.Close(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("round %d: Close: %v", round, err)
-		}
-		wg.Wait()
+		closeWhileObserving(t, tr, b, &wg, func() bool { return total.Load() >= 2000 })
 		for g := range accepted {
 			for s, n := range accepted[g] {
 				if got, _ := b.Get(s); got.Seq < n {
@@ -641,19 +634,36 @@ func TestObserveRacingCloseSharedSessions(t *testing.T) {
 				}
 			}()
 		}
-		waitFor(t, "observers to get going", func() bool { return total.Load() >= 500 })
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		err := tr.Close(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("round %d: Close: %v", round, err)
-		}
-		wg.Wait()
+		closeWhileObserving(t, tr, b, &wg, func() bool { return total.Load() >= 500 })
 		for s := range done {
 			if got, _ := b.Get("s" + strconv.Itoa(s)); got.Seq < done[s].Load() {
 				t.Errorf("round %d: stored s%d after Close: got seq %d, want >= %d", round, s, got.Seq, done[s].Load())
 			}
 		}
+	}
+}
+
+// closeWhileObserving waits until started holds, closes tr while its
+// observers run, waits for them to stop, and checks that Close left nothing
+// behind: every checkpoint held in memory is exactly the stored one, so an
+// Observe that got ErrClosed changed nothing and none accepted was dropped.
+func closeWhileObserving(t *testing.T, tr *shard.Tracker, b *memory.Backend, observers *sync.WaitGroup, started func() bool) {
+	t.Helper()
+	waitFor(t, "observers to get going", started)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := tr.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	observers.Wait()
+	b.Range(func(stored core.Checkpoint) bool {
+		if mem, _ := tr.Checkpoint(stored.Session); mem != stored {
+			t.Errorf("session %q after Close: in memory %+v, stored %+v; want equal", stored.Session, mem, stored)
+		}
+		return true
+	})
+	if n := b.Len(); n != tr.Sessions() {
+		t.Errorf("sessions after Close: %d in memory, %d stored; want equal", tr.Sessions(), n)
 	}
 }
 

@@ -61,6 +61,16 @@ func (s *shard) init(b core.Backend, cfg *Config) {
 	s.period = 1 // writtenPeriod 0 means "never written"
 }
 
+// dropIfEmpty removes e from the shard's map if it still holds no event. It
+// is for entries created by an Observe that then found the tracker closed:
+// after Close no event can be accepted, so an empty entry stays empty.
+func (s *shard) dropIfEmpty(e *entry) {
+	s.sessions.Compute(e.session, func(cur *entry, loaded bool) (*entry, bool) {
+		// Deleting when !loaded keeps Compute from storing a nil entry.
+		return cur, !loaded || (cur == e && e.Seq() == 0)
+	})
+}
+
 // markDirty queues e for the next flush. The caller holds e's writer flag
 // and has just stored an accepted, unflushed checkpoint. It reports false
 // when the shard has closed and can no longer flush.

@@ -101,6 +101,7 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 	e.Lock()
 	if t.closed.Load() {
 		e.Unlock()
+		s.dropIfEmpty(e) // this Observe may have created it
 		return false, ErrClosed
 	}
 	accepted, _ = e.ObserveLocked(eventID, h)
