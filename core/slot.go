@@ -2,8 +2,10 @@ package core
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -15,10 +17,10 @@ const (
 	// MaxWindow is the largest window. Ring positions are stored as uint16
 	// (position+1, 0 meaning empty), which caps the window at 1<<15.
 	MaxWindow = 1 << 15
-	// initialRingCap is the ring's starting size: a session that saw a
-	// handful of events keeps 4 hashes and an 8-entry index (48 bytes), not
-	// a full window.
-	initialRingCap = 4
+	// initialRingLog is log2 of the ring's starting size: a session that saw a
+	// handful of events keeps 4 hashes and 8 links (48 bytes), not a full
+	// window.
+	initialRingLog = 2
 	// spinsBeforeYield bounds busy-waiting for a session's writer flag. The
 	// flag is held for tens of nanoseconds, so a few spins usually win it;
 	// past that the holder was likely descheduled and yielding lets it run.
@@ -43,14 +45,21 @@ type record struct {
 // writers of the same session (never readers, never other sessions). See
 // docs/design.md for why this, and not a helping scheme, was chosen.
 //
-// Memory layout: the window holds the xxhash64 of each accepted ID in ring,
-// a slice that starts at 4 entries and doubles up to the window size, so a
-// short session stays small. index is an open-addressing table of twice the
-// ring's size mapping a hash (by its low bits, linear probing) to its ring
-// position+1; it gives O(1) membership without scanning the window. Hashes
-// in the window are unique (a hash already present is a duplicate and is not
-// inserted), so each ring position has exactly one index entry, removed with
-// backward-shift deletion when the ring overwrites its oldest position.
+// Memory layout: one allocation, win, holds the window. Its first n words
+// are the ring: the xxhash64 of the last accepted IDs, n starting at 4 and
+// doubling up to the window size, so a short session stays small. The rest
+// are 2n uint16 links packed four to a word, which turn the ring into a hash
+// table without a separate index: link b (b < n) is position+1 of the newest
+// hash whose low bits are b (the bucket's head), and link n+p is position+1
+// of the previous hash of the same bucket, older than the one at p.
+// Membership walks one bucket's chain, about one entry with one bucket per
+// ring slot, so a lookup is O(1) and never scans the window.
+//
+// Eviction costs nothing: when the ring overwrites its oldest position, the
+// chains are not touched. A walk stops at the first link that does not lead
+// to a strictly older entry of the same bucket; such a link can only point
+// at an overwritten position, and everything older in that bucket has left
+// the window too (see docs/design.md), so stopping there is exact.
 //
 // A Slot must not be copied after first use.
 type Slot struct {
@@ -59,12 +68,13 @@ type Slot struct {
 	// adopted is set once the slot knows its stored history (see Adopt).
 	adopted atomic.Bool
 
-	// Guarded by writer.
-	window uint32   // maximum ring size, a power of two
-	count  uint32   // hashes in ring (== len(ring) once full)
-	oldest uint32   // ring position overwritten next, once the ring is at window size
-	ring   []uint64 // hashes of the last count accepted IDs
-	index  []uint16 // ring position+1 by hash; len == 2*len(ring)
+	// Guarded by writer. Sizes are powers of two stored as log2 and counts as
+	// uint16 (the window is at most 1<<15), so the slot is 48 bytes.
+	count     uint16   // hashes in the ring (== ring size once full)
+	oldest    uint16   // position overwritten next, once the ring is full
+	ringLog   uint8    // log2 of the ring size
+	windowLog uint8    // log2 of the window: the ring's final size
+	win       []uint64 // ring, then packed links; see the layout above
 }
 
 // NewSlot returns a slot with a window of the given size (a power of two, 1
@@ -87,8 +97,8 @@ func (s *Slot) Init(window int) error {
 	if err := ValidateWindow(window); err != nil {
 		return err
 	}
-	s.window = uint32(window)
-	s.reset(window)
+	s.windowLog = uint8(bits.TrailingZeros(uint(window)))
+	s.reset()
 	return nil
 }
 
@@ -124,14 +134,24 @@ func (s *Slot) Observe(eventID string, hash uint64) (accepted bool, seq uint64) 
 // so that it can act atomically with the observation — the tracker queues
 // the session for flushing before any other writer of the session runs.
 func (s *Slot) ObserveLocked(eventID string, hash uint64) (accepted bool, seq uint64) {
-	prev := s.last.Load()
-	if s.contains(hash) {
-		return false, prev.seqOrZero()
+	if s.HasLocked(hash) {
+		return false, s.Seq()
 	}
-	rec := &record{eventID: eventID, seq: prev.seqOrZero() + 1}
+	return true, s.AcceptLocked(eventID, hash)
+}
+
+// HasLocked reports whether hash is in the window. The caller holds the
+// writer flag.
+func (s *Slot) HasLocked(hash uint64) bool { return s.contains(hash) }
+
+// AcceptLocked makes eventID, whose hash is not in the window (HasLocked
+// reported false under the same hold of the writer flag), the newest
+// checkpoint and returns its Seq.
+func (s *Slot) AcceptLocked(eventID string, hash uint64) uint64 {
+	rec := &record{eventID: eventID, seq: s.last.Load().seqOrZero() + 1}
 	s.insert(hash)
 	s.last.Store(rec)
-	return true, rec.seq
+	return rec.seq
 }
 
 // Lock takes the slot's writer flag, spinning and then yielding while
@@ -205,7 +225,7 @@ func (s *Slot) AdoptLocked(eventID string, seq uint64) uint64 {
 func (s *Slot) Adopted() bool { return s.adopted.Load() }
 
 // Window returns the slot's window size.
-func (s *Slot) Window() int { return int(s.window) }
+func (s *Slot) Window() int { return 1 << s.windowLog }
 
 // Len returns how many IDs the window holds now (at most Window).
 func (s *Slot) Len() int {
@@ -221,94 +241,101 @@ func (r *record) seqOrZero() uint64 {
 	return r.seq
 }
 
-// reset sizes an empty ring for n hashes (n a power of two).
-func (s *Slot) reset(n int) {
-	c := min(n, initialRingCap)
-	s.ring = make([]uint64, c)
-	s.index = make([]uint16, 2*c)
+// reset sizes an empty ring: initialRingCap hashes, or the window if smaller.
+func (s *Slot) reset() {
+	s.ringLog = min(s.windowLog, initialRingLog)
+	s.win = make([]uint64, winWords(1<<s.ringLog))
 	s.count, s.oldest = 0, 0
 }
 
-func (s *Slot) contains(h uint64) bool {
-	mask := uint64(len(s.index) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		p := s.index[i]
-		if p == 0 {
-			return false
-		}
-		if s.ring[p-1] == h {
-			return true
-		}
-	}
+// winWords is the length of win for a ring of n hashes: n words of hashes
+// and 2n uint16 links, four per word (rounded up).
+func winWords(n uint32) int { return int(n + (2*n+3)/4) }
+
+// links returns the 2n links of a ring of n hashes: the uint16 view of the
+// words after the ring in win. One allocation and one slice header hold
+// both, which keeps the slot at 48 bytes; the view is bounds-checked like
+// any slice and lies inside win's allocation (winWords).
+func (s *Slot) links(n uint32) []uint16 {
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&s.win[n])), 2*n)
 }
 
-// insert adds h, which must not be in the window, evicting the oldest hash
-// when the window is full.
+// next returns the ring position the next insert writes: the end while the
+// ring is filling, the oldest position once it is full.
+func (s *Slot) next() uint32 {
+	if s.count < 1<<s.ringLog {
+		return uint32(s.count)
+	}
+	return uint32(s.oldest)
+}
+
+// contains reports whether h is in the window by walking h's bucket chain
+// from its newest entry. Ages are counted back from the newest position
+// (age 0); a chain entry is genuine only while ages strictly grow and the
+// bucket matches, so the walk stops at the first link into an overwritten
+// position.
+func (s *Slot) contains(h uint64) bool {
+	n := uint32(1) << s.ringLog
+	ring, links := s.win[:n], s.links(n)
+	mask := n - 1
+	newest := s.next() - 1
+	b := uint32(h) & mask
+	prevAge := int64(-1)
+	for l := uint32(links[b]); l != 0; l = uint32(links[n+l-1]) {
+		p := (l - 1) & mask
+		age := int64((newest - p) & mask)
+		if age <= prevAge {
+			return false
+		}
+		v := ring[p]
+		if v == h {
+			return true
+		}
+		if uint32(v)&mask != b {
+			return false
+		}
+		prevAge = age
+	}
+	return false
+}
+
+// insert adds h, which must not be in the window, overwriting the oldest
+// hash when the window is full. Overwriting unlinks nothing: see contains.
 func (s *Slot) insert(h uint64) {
-	n := uint32(len(s.ring))
-	if s.count < n {
-		s.ring[s.count] = h
-		s.put(h, s.count)
-		s.count++
-		return
-	}
-	if n < s.window {
+	if s.count == 1<<s.ringLog && s.ringLog < s.windowLog {
 		s.grow()
-		s.ring[s.count] = h
-		s.put(h, s.count)
-		s.count++
-		return
 	}
-	pos := s.oldest
-	s.remove(pos)
-	s.ring[pos] = h
-	s.put(h, pos)
-	s.oldest = (pos + 1) & (n - 1)
+	n := uint32(1) << s.ringLog
+	var p uint32
+	if uint32(s.count) < n {
+		p = uint32(s.count)
+		s.count++
+	} else {
+		p = uint32(s.oldest)
+		s.oldest = uint16((p + 1) & (n - 1))
+	}
+	s.win[p] = h
+	s.linkHead(h, p, n)
+}
+
+// linkHead makes position p, holding h, the head of h's bucket.
+func (s *Slot) linkHead(h uint64, p, n uint32) {
+	links := s.links(n)
+	b := uint32(h) & (n - 1)
+	links[n+p] = links[b]
+	links[b] = uint16(p + 1)
 }
 
 // grow doubles the ring. Until the ring reaches the window size it never
-// wraps, so positions 0..count-1 are already oldest-first and copy as is.
+// wraps, so positions 0..count-1 are oldest-first; relinking them in that
+// order rebuilds every chain for the new bucket count.
 func (s *Slot) grow() {
-	ring := make([]uint64, 2*len(s.ring))
-	copy(ring, s.ring)
-	s.ring = ring
-	s.index = make([]uint16, 2*len(ring))
-	for p := uint32(0); p < s.count; p++ {
-		s.put(ring[p], p)
-	}
-}
-
-func (s *Slot) put(h uint64, pos uint32) {
-	mask := uint64(len(s.index) - 1)
-	i := h & mask
-	for s.index[i] != 0 {
-		i = (i + 1) & mask
-	}
-	s.index[i] = uint16(pos + 1)
-}
-
-// remove deletes ring position pos from the index with backward-shift
-// deletion, which keeps every probe chain unbroken without tombstones.
-func (s *Slot) remove(pos uint32) {
-	mask := uint64(len(s.index) - 1)
-	want := uint16(pos + 1)
-	i := s.ring[pos] & mask
-	for s.index[i] != want {
-		i = (i + 1) & mask
-	}
-	for j := (i + 1) & mask; ; j = (j + 1) & mask {
-		p := s.index[j]
-		if p == 0 {
-			s.index[i] = 0
-			return
-		}
-		home := s.ring[p-1] & mask
-		// The entry at j may fill the hole at i only if its home is not in
-		// the cyclic range (i, j]; otherwise moving it would put it before
-		// its home and break its probe chain.
-		if (j-home)&mask >= (j-i)&mask {
-			s.index[i] = p
-			i = j
-		}
+	old := s.win[:1<<s.ringLog]
+	s.ringLog++
+	n := uint32(1) << s.ringLog
+	s.win = make([]uint64, winWords(n))
+	copy(s.win, old)
+	for p := uint32(0); p < uint32(s.count); p++ {
+		s.linkHead(s.win[p], p, n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/lastevent/lastevent/backends/memory"
 )
@@ -71,5 +72,14 @@ func TestEarlyCycleKeepsCoalescing(t *testing.T) {
 		if cp.Seq != 5 || cp.EventID != "5" {
 			t.Fatalf("stored s%d: got %+v, want seq 5 id 5", i, cp)
 		}
+	}
+}
+
+// TestEntrySize pins the per-session struct's size: it is most of a short
+// session's memory (docs/benchmarks.md: <= 320 B after 4 events), and a
+// field added carelessly moves it to the next allocation size class.
+func TestEntrySize(t *testing.T) {
+	if got, want := unsafe.Sizeof(entry{}), uintptr(112); got != want {
+		t.Fatalf("unsafe.Sizeof(entry{}): got %d, want %d", got, want)
 	}
 }

@@ -22,6 +22,10 @@ type entry struct {
 	// checkpoint to write, so an event stored after that read re-queues the
 	// entry.
 	queued atomic.Bool
+	// attempts counts consecutive failed writes. Flusher-owned; it sits
+	// here to fill the padding after queued, which keeps entry in the
+	// 112-byte size class (pinned by TestEntrySize).
+	attempts int32
 	// next links the dirty stack. Written only by the pusher (under the
 	// writer flag, while queued was false), read by the flusher after it took
 	// the stack.
@@ -32,7 +36,6 @@ type entry struct {
 
 	// flusher-owned.
 	failedSince   uint64 // flush cycle of the first failure since the last success; 0 when healthy
-	attempts      int    // consecutive failed writes
 	cycle         uint64 // last flush cycle that took this entry, to dedupe a batch
 	writtenPeriod uint64 // tick period of the last successful write
 }

@@ -177,7 +177,7 @@ func (s *shard) write(entries []*entry, g uint64) {
 		}
 		e.attempts++
 		s.retry = append(s.retry, e)
-		s.reportFailure(s.cps[i], e.attempts, r.Error())
+		s.reportFailure(s.cps[i], int(e.attempts), r.Error())
 	}
 	clear(s.pending)
 	clear(s.cps)

@@ -86,12 +86,19 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 	if t.closed.Load() {
 		return false, ErrClosed
 	}
-	if err := core.ValidateEventID(eventID, t.cfg.MaxEventIDBytes); err != nil {
+	if err := core.CheckEventIDLength(eventID, t.cfg.MaxEventIDBytes); err != nil {
 		return false, err
 	}
-	s, e, err := t.entry(session)
-	if err != nil {
-		return false, err
+	s := t.shardOf(session)
+	e, known := s.sessions.Load(session)
+	if !known {
+		// A new session is created only for a valid event ID.
+		if err := core.CheckEventIDBytes(eventID); err != nil {
+			return false, err
+		}
+		if s, e, err = t.entry(session); err != nil {
+			return false, err
+		}
 	}
 	h := xxhash.Sum64String(eventID)
 	// The closed check, the observation and the queueing form one critical
@@ -104,13 +111,26 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 		s.dropIfEmpty(e) // this Observe may have created it
 		return false, ErrClosed
 	}
-	accepted, _ = e.ObserveLocked(eventID, h)
-	if accepted && !s.markDirty(e) {
+	if e.HasLocked(h) {
+		e.Unlock()
+		return false, nil
+	}
+	// The byte scan runs only for an ID about to be accepted: a duplicate
+	// equals an ID that passed it (up to a 64-bit hash collision, the same
+	// caveat as dedup itself), so replays skip it.
+	if known {
+		if err := core.CheckEventIDBytes(eventID); err != nil {
+			e.Unlock()
+			return false, err
+		}
+	}
+	e.AcceptLocked(eventID, h)
+	if !s.markDirty(e) {
 		e.Unlock()
 		return true, ErrClosed // unreachable while Close quiesces first
 	}
 	e.Unlock()
-	return accepted, nil
+	return true, nil
 }
 
 // LastEventID returns the newest accepted event ID of session, the value to
