@@ -25,9 +25,14 @@ LOADFLAGS ?=
 load:
 	$(GO) run ./bench/loadgen $(LOADFLAGS)
 
-## bench: the core benchmarks, 6 runs each, summarized by benchstat.
+## bench: the benchmarks, 6 runs each, then benchstat tables comparing
+## lastevent with the floor in the same run (docs/benchmarks.md explains them).
 BENCHSTAT ?= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCHOUT  ?= bench/out/bench.txt
 bench:
-	@mkdir -p bench/out
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./bench | tee bench/out/bench.txt
-	$(BENCHSTAT) -col /impl -row /case bench/out/bench.txt
+	@mkdir -p $(dir $(BENCHOUT))
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./bench | tee $(BENCHOUT)
+	$(BENCHSTAT) -filter '.name:Observe' -col /impl $(BENCHOUT)
+	$(BENCHSTAT) -filter '.name:ObserveVsFloor' $(BENCHOUT)
+	$(BENCHSTAT) -filter '.name:ObserveConcurrent' -col /mode -row /impl,/sessions,/case $(BENCHOUT)
+	$(BENCHSTAT) -filter '.name:BytesPerSession' $(BENCHOUT)
