@@ -183,10 +183,12 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 		}
 	}
 	e.Lock()
-	defer e.Unlock()
 	if t.closed.Load() {
+		e.Unlock()
+		s.dropIfEmpty(e) // this Resume may have created it
 		return core.Checkpoint{}, ErrClosed
 	}
+	defer e.Unlock()
 	if cp.Seq <= e.storedSeq.Load() {
 		// The stored checkpoint is one this tracker wrote (or older): the
 		// session's history is already its own.
