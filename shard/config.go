@@ -13,7 +13,7 @@ const (
 	// DefaultFlushInterval is how often each shard writes its dirty sessions.
 	DefaultFlushInterval = 100 * time.Millisecond
 	// DefaultMaxBatch is the most checkpoints in one Backend.Store call; a
-	// shard with this many dirty sessions flushes before its next tick.
+	// shard with this many newly dirty sessions flushes before its next tick.
 	DefaultMaxBatch = 256
 	// MaxShards bounds Config.Shards; each shard owns one goroutine.
 	MaxShards = 1024
@@ -34,8 +34,11 @@ type Config struct {
 	// checkpoints accepted in the last FlushInterval plus the backend's write
 	// latency. Default 100ms; at least 1ms.
 	FlushInterval time.Duration
-	// MaxBatch is the most checkpoints per Backend.Store call; a shard whose
-	// dirty count reaches it flushes before its next tick. Default 256.
+	// MaxBatch is the most checkpoints per Backend.Store call. A shard whose
+	// count of newly dirty sessions reaches it flushes before its next tick,
+	// writing only sessions not yet written since the last tick (the others
+	// wait for the tick), so each session is still written at most once per
+	// FlushInterval apart from Flush and Close. Default 256.
 	MaxBatch int
 	// MaxEventIDBytes is the longest event ID accepted, in bytes.
 	// Default core.DefaultMaxEventIDBytes (1024).
