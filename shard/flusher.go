@@ -91,14 +91,12 @@ func (s *shard) cycle(kind cycleKind) {
 		e.cycle = g
 		batch = append(batch, e)
 	}
-	clear(s.retry)
-	s.retry = s.retry[:0]
+	s.retry = reuse(s.retry, s.cfg.MaxBatch)
 	if kind != cycleEarly {
 		for _, e := range s.held {
 			batch = s.take(batch, e, g)
 		}
-		clear(s.held)
-		s.held = s.held[:0]
+		s.held = reuse(s.held, s.cfg.MaxBatch)
 	}
 
 	var taken int64
@@ -121,10 +119,22 @@ func (s *shard) cycle(kind cycleKind) {
 	for i := 0; i < len(batch); i += s.cfg.MaxBatch {
 		s.write(batch[i:min(i+s.cfg.MaxBatch, len(batch))], g)
 	}
-	clear(batch) // drop references so evicted sessions can be collected
-	s.batch = batch[:0]
+	s.batch = reuse(batch, s.cfg.MaxBatch)
 	s.status.unflushed.Store(int64(len(s.retry)))
 	s.answerWaiters(g)
+}
+
+// reuse empties a buffer the flusher keeps between cycles. It drops the
+// references it holds, so sessions the tracker forgets can be collected, and
+// lets the buffer go when it is over four times what this cycle used (and
+// over four batches), so one burst in which every session was dirty does
+// not pin its memory for good.
+func reuse[T any](buf []T, batch int) []T {
+	if cap(buf) > 4*max(len(buf), batch) {
+		return nil
+	}
+	clear(buf)
+	return buf[:0]
 }
 
 // take un-queues e and adds it to batch unless this cycle already has it.
