@@ -115,7 +115,6 @@ func (s *shard) cycle(kind cycleKind) {
 	}
 	s.dirty.count.Add(-taken)
 
-	s.batch = batch // keep a grown buffer
 	for i := 0; i < len(batch); i += s.cfg.MaxBatch {
 		s.write(batch[i:min(i+s.cfg.MaxBatch, len(batch))], g)
 	}

@@ -92,13 +92,14 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 	s := t.shardOf(session)
 	e, known := s.sessions.Load(session)
 	if !known {
-		// A new session is created only for a valid event ID.
+		// A new session is created only for a valid name and event ID.
+		if err := core.ValidateSession(session); err != nil {
+			return false, err
+		}
 		if err := core.CheckEventIDBytes(eventID); err != nil {
 			return false, err
 		}
-		if s, e, err = t.entry(session); err != nil {
-			return false, err
-		}
+		e = t.create(s, session)
 	}
 	h := xxhash.Sum64String(eventID)
 	// The closed check, the observation and the queueing form one critical
@@ -177,10 +178,7 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 	}
 	cp := stored[session]
 	if !ok {
-		_, e, err = t.entry(session)
-		if err != nil {
-			return core.Checkpoint{}, err
-		}
+		e = t.create(s, session)
 	}
 	e.Lock()
 	if t.closed.Load() {
@@ -300,24 +298,17 @@ func (t *Tracker) shardOf(session string) *shard {
 	return &t.shards[xxhash.Sum64String(session)&t.mask]
 }
 
-// entry returns session's entry, creating it (after validating the name) on
-// its first event. The map key is a private copy of session, so a caller's
-// substring of a larger buffer is not retained.
-func (t *Tracker) entry(session string) (*shard, *entry, error) {
-	s := t.shardOf(session)
-	if e, ok := s.sessions.Load(session); ok {
-		return s, e, nil
-	}
-	if err := core.ValidateSession(session); err != nil {
-		return nil, nil, err
-	}
+// create returns session's entry in s, creating it if no other goroutine
+// did first. The caller has validated session. The map key is a private copy
+// of session, so a caller's substring of a larger buffer is not retained.
+func (t *Tracker) create(s *shard, session string) *entry {
 	key := strings.Clone(session)
 	e, _ := s.sessions.LoadOrCompute(key, func() *entry {
 		e := &entry{session: key}
 		_ = e.Init(t.cfg.Window) // validated in New
 		return e
 	})
-	return s, e, nil
+	return e
 }
 
 // unflushed wraps cause with ErrUnflushed, the number of sessions whose
