@@ -17,6 +17,18 @@ const (
 	DefaultMaxBatch = 256
 	// MaxShards bounds Config.Shards; each shard owns one goroutine.
 	MaxShards = 1024
+	// DefaultRetryBaseDelay is the first retry delay's cap after a failed
+	// write; each further failure doubles it, up to RetryMaxDelay.
+	DefaultRetryBaseDelay = 100 * time.Millisecond
+	// DefaultRetryMaxDelay caps the retry delay, and is the delay of every
+	// retry after a permanent failure.
+	DefaultRetryMaxDelay = 30 * time.Second
+	// DefaultBreakerThreshold is how many backend calls of one shard must
+	// fail in a row to open its circuit breaker.
+	DefaultBreakerThreshold = 5
+	// DefaultBreakerResetTimeout is how long an open breaker waits before it
+	// lets one probe call through.
+	DefaultBreakerResetTimeout = 5 * time.Second
 )
 
 // Config tunes a Tracker. The zero value means defaults for every field.
@@ -54,6 +66,47 @@ type Config struct {
 	// Logger receives lifecycle and failure logs. Failure lines are
 	// rate-limited per shard. Default slog.Default().
 	Logger *slog.Logger
+
+	// RetryBaseDelay and RetryMaxDelay shape the retries of a session whose
+	// write failed: attempt n waits a random time in (0, min(RetryMaxDelay,
+	// RetryBaseDelay*2^(n-1))] (exponential backoff with full jitter), and
+	// every retry after a permanent failure waits RetryMaxDelay. A retry
+	// writes the session's newest checkpoint, never the one that failed.
+	// Defaults 100ms and 30s.
+	RetryBaseDelay time.Duration
+	RetryMaxDelay  time.Duration
+	// BreakerThreshold is the number of consecutive failed backend calls
+	// (a Store in which nothing was stored, or a failed Load) after which a
+	// shard's circuit breaker opens. While open, the shard makes no backend
+	// call until BreakerResetTimeout has passed; then one probe call goes
+	// through, and its success closes the breaker. Observe is unaffected.
+	// Defaults 5 and 5s; a negative BreakerThreshold disables the breaker.
+	BreakerThreshold    int
+	BreakerResetTimeout time.Duration
+	// OnBreakerChange, if set, is called when a shard's breaker changes
+	// state (closed, open, half-open). It must not block.
+	OnBreakerChange func(BreakerChange)
+
+	// MaxSessions bounds the sessions held in memory (0: no bound). Flushers
+	// keep an eighth of it free by evicting the least recently active clean
+	// sessions (CLOCK); a session with an unstored checkpoint is never
+	// evicted. Observe or Resume of a new session when MaxSessions are in
+	// memory returns ErrTooManySessions and wakes the flushers to evict.
+	MaxSessions int
+	// IdleTTL evicts a clean session that has seen no event (accepted or
+	// duplicate) for this long; 0 disables idle eviction. An evicted session
+	// comes back on its next Observe or Resume with its Seq continuing from
+	// the stored checkpoint; its dedup window restarts from its last ID.
+	IdleTTL time.Duration
+	// Now is the clock used for IdleTTL and retry delays. Default time.Now;
+	// tests inject a fake clock.
+	Now func() time.Time
+}
+
+// BreakerChange reports a circuit breaker's state change.
+type BreakerChange struct {
+	Shard    int
+	From, To string // "closed", "open" or "half-open"
 }
 
 // WriteFailure describes one checkpoint a backend failed to store.
@@ -65,8 +118,10 @@ type WriteFailure struct {
 	Err     error
 	// Retry reports whether the tracker will write the session again. It is
 	// always true: a failed checkpoint is never dropped; permanent failures
-	// are retried too, at the flush interval, so a fixed backend recovers.
+	// are retried too, every RetryMaxDelay, so a fixed backend recovers.
 	Retry bool
+	// RetryIn is the delay before the next attempt.
+	RetryIn time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -91,6 +146,21 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.RetryBaseDelay == 0 {
+		c.RetryBaseDelay = DefaultRetryBaseDelay
+	}
+	if c.RetryMaxDelay == 0 {
+		c.RetryMaxDelay = max(DefaultRetryMaxDelay, c.RetryBaseDelay)
+	}
+	if c.BreakerThreshold == 0 {
+		c.BreakerThreshold = DefaultBreakerThreshold
+	}
+	if c.BreakerResetTimeout == 0 {
+		c.BreakerResetTimeout = DefaultBreakerResetTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return c
 }
 
@@ -109,6 +179,16 @@ func (c Config) validate() error {
 		return fmt.Errorf("lastevent: Config.MaxEventIDBytes %d: must be positive", c.MaxEventIDBytes)
 	case c.StoreTimeout < 0:
 		return fmt.Errorf("lastevent: Config.StoreTimeout %v: must not be negative", c.StoreTimeout)
+	case c.RetryBaseDelay < 0:
+		return fmt.Errorf("lastevent: Config.RetryBaseDelay %v: must be positive", c.RetryBaseDelay)
+	case c.RetryMaxDelay < c.RetryBaseDelay:
+		return fmt.Errorf("lastevent: Config.RetryMaxDelay %v: must be at least RetryBaseDelay (%v)", c.RetryMaxDelay, c.RetryBaseDelay)
+	case c.BreakerResetTimeout < 0:
+		return fmt.Errorf("lastevent: Config.BreakerResetTimeout %v: must be positive", c.BreakerResetTimeout)
+	case c.MaxSessions < 0:
+		return fmt.Errorf("lastevent: Config.MaxSessions %d: must not be negative", c.MaxSessions)
+	case c.IdleTTL < 0:
+		return fmt.Errorf("lastevent: Config.IdleTTL %v: must not be negative", c.IdleTTL)
 	}
 	return nil
 }

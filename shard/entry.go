@@ -6,41 +6,75 @@ import (
 	"github.com/lastevent/lastevent/core"
 )
 
+// Bits of entry.state.
+const (
+	// stateQueued is set while the entry waits for its shard's flusher: on
+	// the dirty stack, or held by the flusher for its next tick. It is set,
+	// and the entry pushed, only under the slot's writer flag, in the same
+	// critical section as the Observe that made the entry dirty, so no other
+	// writer of the session can see it set before the push is done. The
+	// flusher clears it when it takes the entry, before reading the
+	// checkpoint to write, so an event stored after that read re-queues the
+	// entry.
+	stateQueued uint32 = 1 << iota
+	// stateRef is the CLOCK reference bit: set by an Observe that found a
+	// duplicate (accepted events are seen by the flusher when it takes the
+	// entry), cleared by the eviction sweep.
+	stateRef
+)
+
 // entry is one session in a shard: its core.Slot plus what the shard needs to
-// flush it. Fields below "flusher-owned" are touched only by the shard's
-// flusher goroutine, so they need no synchronization.
+// flush and evict it. Fields marked flusher-owned are touched only by the
+// shard's flusher goroutine, so they need no synchronization.
+//
+// Layout: 48 (Slot) + 16 (session) + 8 (state, attempts, evicted) + 8 (next)
+// + 8 (storedSeq) + 5*8 (flusher-owned) = 128 bytes, exactly a size class
+// (pinned by TestEntrySize).
 type entry struct {
 	core.Slot
 	session string
 
-	// queued is true while the entry waits for its shard's flusher: on the
-	// dirty stack, or held by the flusher for its next tick. It is set, and
-	// the entry pushed, only under the slot's writer flag, in the same
-	// critical section as the Observe that made the entry dirty, so no other
-	// writer of the session can see queued == true before the push is done.
-	// The flusher sets it false when it takes the entry, before reading the
-	// checkpoint to write, so an event stored after that read re-queues the
-	// entry.
-	queued atomic.Bool
-	// attempts counts consecutive failed writes. Flusher-owned; it sits
-	// here to fill the padding after queued, which keeps entry in the
-	// 112-byte size class (pinned by TestEntrySize).
-	attempts int32
+	state atomic.Uint32 // stateQueued | stateRef
+	// attempts counts consecutive failed writes, saturating. Flusher-owned.
+	attempts uint16
+	// evicted is set, under the writer flag, by the flusher that removes the
+	// entry from its shard. An Observe or Resume that finds it set under the
+	// flag uses a live entry instead (see Tracker.revive).
+	evicted bool
 	// next links the dirty stack. Written only by the pusher (under the
-	// writer flag, while queued was false), read by the flusher after it took
-	// the stack.
+	// writer flag, while stateQueued was clear), read by the flusher after it
+	// took the stack.
 	next *entry
-	// storedSeq is the highest Seq this tracker knows durable in the
-	// backend. Written only by the flusher; Resume reads it.
+	// storedSeq is the highest Seq known durable in the backend: written by
+	// the flusher after a stored write, and by Resume for a checkpoint it
+	// loaded. An entry is clean when its Seq equals storedSeq.
 	storedSeq atomic.Uint64
 
 	// flusher-owned.
 	failedSince   uint64 // flush cycle of the first failure since the last success; 0 when healthy
-	cycle         uint64 // last flush cycle that took this entry, to dedupe a batch
+	cycle         uint64 // last flush cycle that took this entry, to dedupe a batch; 0 before the first
 	writtenPeriod uint64 // tick period of the last successful write
+	active        int64  // clock time (ns since New) of the last activity the flusher saw
+	retryAt       int64  // clock time (ns since New) of the next attempt while failing
 }
 
 func (e *entry) checkpoint() core.Checkpoint {
 	id, seq := e.Last()
 	return core.Checkpoint{Session: e.session, EventID: id, Seq: seq}
+}
+
+func (e *entry) queued() bool { return e.state.Load()&stateQueued != 0 }
+
+// touch sets the reference bit; it writes only when the bit is clear, so a
+// session replaying duplicates does not write its cache line every event.
+func (e *entry) touch() {
+	if e.state.Load()&stateRef == 0 {
+		e.state.Or(stateRef)
+	}
+}
+
+// clean reports whether the entry's newest checkpoint is stored and it waits
+// for nothing. The caller holds the writer flag.
+func (e *entry) cleanLocked() bool {
+	return !e.queued() && e.failedSince == 0 && e.Seq() == e.storedSeq.Load()
 }

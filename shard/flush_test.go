@@ -324,7 +324,9 @@ func TestFlushBarrierUnderConcurrentObserve(t *testing.T) {
 func TestFlushDuringOutage(t *testing.T) {
 	fb := newFaultyBackend()
 	failures := &failureLog{}
-	tr := startTracker(t, fb, shard.Config{Shards: 1, FlushInterval: time.Hour, OnError: failures.record})
+	// Retries only when Flush asks, so the attempt numbers are exact.
+	tr := startTracker(t, fb, shard.Config{Shards: 1, FlushInterval: time.Hour, OnError: failures.record,
+		RetryBaseDelay: time.Hour, RetryMaxDelay: time.Hour})
 	sessions := []string{"a", "b", "c", "d", "e"}
 	for _, s := range sessions {
 		for i := 1; i <= 3; i++ {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 // shardStatus is what a flusher publishes for other goroutines (Flush, Close,
 // metrics) to read.
 type shardStatus struct {
-	unflushed atomic.Int64          // entries waiting for a retry after a failure
-	lastErr   atomic.Pointer[error] // the newest backend failure
+	unflushed    atomic.Int64          // entries waiting for a retry after a failure
+	lastErr      atomic.Pointer[error] // the newest backend failure
+	breakerOpens atomic.Uint64         // times the breaker opened
+	evictions    atomic.Uint64         // sessions evicted
 }
 
 // cycleKind says what started a flush cycle.
@@ -32,20 +35,45 @@ const (
 	cycleFlush
 	// cycleClose: like cycleFlush, and seals the dirty stack.
 	cycleClose
+	// cycleRetry: a retry came due; writes only due retries.
+	cycleRetry
+	// cycleDrain: Close's later rounds; writes only due retries.
+	cycleDrain
 )
 
+// takesDirty reports whether the cycle takes the dirty stack.
+func (k cycleKind) takesDirty() bool { return k != cycleRetry && k != cycleDrain }
+
+// storeMax raises v to seq if seq is higher.
+func storeMax(v *atomic.Uint64, seq uint64) {
+	for {
+		cur := v.Load()
+		if seq <= cur || v.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
 // run is the shard's flusher goroutine: it owns every write of this shard's
-// sessions. It wakes on the tick, on a full batch, on Flush and on Close, and
-// returns only after Close's final drain.
+// sessions. It wakes on the tick, on a full batch, when a retry is due, on
+// Flush, on MaxSessions pressure and on Close, and returns only after Close's
+// final drain.
 func (s *shard) run() {
 	tick := time.NewTicker(s.cfg.FlushInterval)
 	defer tick.Stop()
+	s.timer = time.NewTimer(time.Hour)
+	s.timer.Stop()
+	defer s.timer.Stop()
 	for {
 		select {
 		case <-tick.C:
 			s.cycle(cycleTick)
 		case <-s.wake:
 			s.cycle(cycleEarly)
+		case <-s.timer.C:
+			s.cycle(cycleRetry)
+		case <-s.evict:
+			s.sweep(s.now(), true)
 		case r := <-s.reqs:
 			r.gen = s.gen + 1
 			s.waiters = append(s.waiters, r)
@@ -58,17 +86,20 @@ func (s *shard) run() {
 }
 
 // drainForClose seals the dirty stack and writes until nothing is left or
-// r.ctx ends, retrying failures on the tick. Close has already waited out
-// every Observe that could still push, so the seal only guards against bugs.
+// r.ctx ends, retrying failures as they come due (and as the breaker lets
+// them). Close has already waited out every Observe that could still push,
+// so the seal only guards against bugs.
 func (s *shard) drainForClose(r *flushReq, tick <-chan time.Time) {
 	r.gen = s.gen + 1
 	s.waiters = append(s.waiters, r)
 	s.parent = r.ctx // Close's deadline bounds the final writes too
 	s.cycle(cycleClose)
-	for len(s.retry) > 0 {
+	for s.retries.Len() > 0 {
 		select {
 		case <-tick:
-			s.cycle(cycleClose)
+			s.cycle(cycleDrain)
+		case <-s.timer.C:
+			s.cycle(cycleDrain)
 		case <-r.ctx.Done():
 			s.failWaiters(r.ctx.Err())
 			return
@@ -77,50 +108,72 @@ func (s *shard) drainForClose(r *flushReq, tick <-chan time.Time) {
 	s.failWaiters(ErrClosed) // only unsatisfied waiters remain; none should
 }
 
-// cycle takes every dirty entry and every entry awaiting retry and writes
-// the newest checkpoint of each, MaxBatch per Store call. Work is
+// cycle takes the dirty entries and the failing entries whose retry is due
+// and writes the newest checkpoint of each, MaxBatch per Store call. Work is
 // proportional to the dirty sessions, never to all sessions.
 func (s *shard) cycle(kind cycleKind) {
 	s.gen++
 	g := s.gen
+	now := s.now()
 	if kind == cycleTick {
 		s.period++
 	}
 	batch := s.batch[:0]
-	for _, e := range s.retry {
-		e.cycle = g
-		batch = append(batch, e)
-	}
-	s.retry = reuse(s.retry, s.cfg.MaxBatch)
-	if kind != cycleEarly {
-		for _, e := range s.held {
-			batch = s.take(batch, e, g)
+	if kind.takesDirty() {
+		if kind != cycleEarly {
+			for _, e := range s.held {
+				batch = s.take(batch, e, g, now)
+			}
+			s.held = reuse(s.held, s.cfg.MaxBatch)
 		}
-		s.held = reuse(s.held, s.cfg.MaxBatch)
+		var taken int64
+		for e := s.dirty.take(kind == cycleClose); e != nil; {
+			next := e.next
+			e.next = nil
+			taken++
+			if kind == cycleEarly && e.writtenPeriod == s.period {
+				// Written this period already: keep it queued (so Observe
+				// does not push it again) and write it at the tick.
+				s.held = append(s.held, e)
+			} else {
+				batch = s.take(batch, e, g, now)
+			}
+			e = next
+		}
+		s.dirty.count.Add(-taken)
+	}
+	if !s.breaker.open() {
+		// A Flush or Close retries every failing entry now: the caller is
+		// waiting, and the backend may be back. Otherwise retries wait for
+		// their backoff. While the breaker is open they all wait for it.
+		n := len(batch)
+		batch = s.retries.due(batch, now, kind == cycleFlush || kind == cycleClose)
+		for _, e := range batch[n:] {
+			e.cycle = g
+		}
 	}
 
-	var taken int64
-	for e := s.dirty.take(kind == cycleClose); e != nil; {
-		next := e.next
-		e.next = nil
-		taken++
-		if kind == cycleEarly && e.writtenPeriod == s.period {
-			// Written this period already: keep it queued (so Observe does
-			// not push it again) and write it at the tick.
-			s.held = append(s.held, e)
-		} else {
-			batch = s.take(batch, e, g)
-		}
-		e = next
-	}
-	s.dirty.count.Add(-taken)
-
+	batch = s.adopt(batch, g, now)
 	for i := 0; i < len(batch); i += s.cfg.MaxBatch {
-		s.write(batch[i:min(i+s.cfg.MaxBatch, len(batch))], g)
+		s.write(batch[i:min(i+s.cfg.MaxBatch, len(batch))], g, now)
 	}
 	s.batch = reuse(batch, s.cfg.MaxBatch)
-	s.status.unflushed.Store(int64(len(s.retry)))
+	if kind == cycleTick || kind == cycleFlush {
+		s.sweep(now, false)
+	}
+	s.status.unflushed.Store(int64(s.retries.Len()))
 	s.answerWaiters(g)
+	s.armTimer(now)
+}
+
+// armTimer sets the retry timer to the earliest retry, or stops it when
+// there is none or the breaker is open (the tick then checks for the probe).
+func (s *shard) armTimer(now int64) {
+	if s.retries.Len() == 0 || s.breaker.open() {
+		s.timer.Stop()
+		return
+	}
+	s.timer.Reset(time.Duration(max(s.retries[0].retryAt-now, 0)))
 }
 
 // reuse empties a buffer the flusher keeps between cycles. It drops the
@@ -136,12 +189,19 @@ func reuse[T any](buf []T, batch int) []T {
 	return buf[:0]
 }
 
-// take un-queues e and adds it to batch unless this cycle already has it.
-// queued is cleared before write reads the checkpoint: an event stored after
-// that read re-queues the entry; one stored before it is the one written.
-func (s *shard) take(batch []*entry, e *entry, g uint64) []*entry {
-	e.queued.Store(false)
-	if e.cycle == g {
+// take un-queues e and adds it to batch unless this cycle already has it or
+// it is failing (then it waits in the retry queue, which writes its newest
+// checkpoint when due). The state bit is cleared before write reads the
+// checkpoint: an event stored after that read re-queues the entry; one
+// stored before it is the one written.
+func (s *shard) take(batch []*entry, e *entry, g uint64, now int64) []*entry {
+	e.state.And(^stateQueued)
+	e.active = now
+	if e.cycle == 0 {
+		s.clock = append(s.clock, e) // the flusher's first sight of it
+	}
+	if e.cycle == g || e.failedSince != 0 {
+		e.cycle = g
 		return batch
 	}
 	e.cycle = g
@@ -149,8 +209,9 @@ func (s *shard) take(batch []*entry, e *entry, g uint64) []*entry {
 }
 
 // write stores the newest checkpoint of each entry in one Store call and
-// files each outcome: stored entries are clean, failed ones go to retry.
-func (s *shard) write(entries []*entry, g uint64) {
+// files each outcome: stored entries are clean, failed ones are scheduled
+// for a retry.
+func (s *shard) write(entries []*entry, g uint64, now int64) {
 	s.pending, s.cps = s.pending[:0], s.cps[:0]
 	for _, e := range entries {
 		cp := e.checkpoint()
@@ -164,33 +225,64 @@ func (s *shard) write(entries []*entry, g uint64) {
 	if len(s.cps) == 0 {
 		return
 	}
+	defer func() {
+		clear(s.pending)
+		clear(s.cps)
+	}()
+	done, err := s.breaker.allow()
+	if err != nil {
+		s.deferAll(s.pending, g, now, err)
+		return
+	}
 	if cap(s.results) < len(s.cps) {
 		s.results = make([]core.Result, len(s.cps))
 	}
 	results := s.results[:len(s.cps)]
 	clear(results)
 	s.store(s.cps, results)
+	done(!storeFailed(results))
 
 	for i, e := range s.pending {
-		r := results[i]
-		if r.Stored() {
-			if seq := s.cps[i].Seq; seq > e.storedSeq.Load() {
-				e.storedSeq.Store(seq)
-			}
+		if r := results[i]; r.Stored() {
+			storeMax(&e.storedSeq, s.cps[i].Seq)
 			e.failedSince, e.attempts = 0, 0
 			e.writtenPeriod = s.period
-			continue
+		} else {
+			s.fail(e, s.cps[i], r.Error(), g, now)
 		}
-		if e.failedSince == 0 {
-			e.failedSince = g
-		}
-		e.attempts++
-		s.retry = append(s.retry, e)
-		s.reportFailure(s.cps[i], int(e.attempts), r.Error())
 	}
-	clear(s.pending)
-	clear(s.cps)
 	clear(results)
+}
+
+// fail schedules the retry of an entry whose write (or load) failed, with
+// backoff, and reports the failure.
+func (s *shard) fail(e *entry, cp core.Checkpoint, err error, g uint64, now int64) {
+	if e.failedSince == 0 {
+		e.failedSince = g
+	}
+	if e.attempts < math.MaxUint16 {
+		e.attempts++
+	}
+	d := retryDelay(int(e.attempts), !core.IsRetryable(err), s.cfg.RetryBaseDelay, s.cfg.RetryMaxDelay)
+	s.retries.schedule(e, now+int64(d))
+	s.reportFailure(cp, int(e.attempts), d, err)
+}
+
+// deferAll files entries that were not attempted because the breaker is
+// open: they wait for the breaker, with no attempt counted and no failure
+// reported per session (the breaker's opening was logged and reported).
+func (s *shard) deferAll(entries []*entry, g uint64, now int64, err error) {
+	for _, e := range entries {
+		s.deferOne(e, g, now, err)
+	}
+}
+
+func (s *shard) deferOne(e *entry, g uint64, now int64, err error) {
+	s.status.lastErr.Store(&err)
+	if e.failedSince == 0 {
+		e.failedSince = g
+	}
+	s.retries.schedule(e, now+int64(s.cfg.BreakerResetTimeout))
 }
 
 // store calls the backend with a timeout. A panicking backend is turned into
@@ -214,10 +306,10 @@ func (s *shard) store(cps []core.Checkpoint, results []core.Result) {
 	s.backend.Store(ctx, cps, results)
 }
 
-func (s *shard) reportFailure(cp core.Checkpoint, attempt int, err error) {
+func (s *shard) reportFailure(cp core.Checkpoint, attempt int, retryIn time.Duration, err error) {
 	s.status.lastErr.Store(&err)
 	if s.cfg.OnError != nil {
-		s.cfg.OnError(WriteFailure{Session: cp.Session, Seq: cp.Seq, Attempt: attempt, Err: err, Retry: true})
+		s.cfg.OnError(WriteFailure{Session: cp.Session, Seq: cp.Seq, Attempt: attempt, Err: err, Retry: true, RetryIn: retryIn})
 	}
 	if n, ok := s.logs.allow(time.Now()); ok {
 		level := slog.LevelWarn
@@ -226,7 +318,7 @@ func (s *shard) reportFailure(cp core.Checkpoint, attempt int, err error) {
 		}
 		s.cfg.Logger.Log(context.Background(), level, "lastevent: checkpoint write failed; will retry",
 			"session", cp.Session, "seq", cp.Seq, "attempt", attempt, "error", err,
-			"retryable", core.IsRetryable(err), "suppressed", n)
+			"retryable", core.IsRetryable(err), "retry_in", retryIn, "suppressed", n)
 	}
 }
 
@@ -238,10 +330,7 @@ func (s *shard) answerWaiters(g uint64) {
 	if len(s.waiters) == 0 {
 		return
 	}
-	oldest := ^uint64(0)
-	for _, e := range s.retry {
-		oldest = min(oldest, e.failedSince)
-	}
+	oldest := s.retries.oldestFailure()
 	kept := s.waiters[:0]
 	for _, w := range s.waiters {
 		switch {

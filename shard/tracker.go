@@ -22,6 +22,7 @@ import (
 // The backend is the caller's: Close does not close it.
 type Tracker struct {
 	closed  atomic.Bool
+	live    atomic.Int64 // sessions in memory
 	mask    uint64
 	shards  []shard
 	backend core.Backend
@@ -52,8 +53,9 @@ func New(backend core.Backend, cfg Config) (*Tracker, error) {
 		cfg:     cfg,
 		stopped: make(chan struct{}),
 	}
+	start := cfg.Now()
 	for i := range t.shards {
-		t.shards[i].init(backend, &t.cfg)
+		t.shards[i].init(i, backend, &t.cfg, &t.live, start)
 	}
 	t.wg.Add(len(t.shards))
 	for i := range t.shards {
@@ -63,7 +65,8 @@ func New(backend core.Backend, cfg Config) (*Tracker, error) {
 		}(&t.shards[i])
 	}
 	cfg.Logger.Info("lastevent: tracker started", "shards", cfg.Shards, "window", cfg.Window,
-		"flush_interval", cfg.FlushInterval, "max_batch", cfg.MaxBatch)
+		"flush_interval", cfg.FlushInterval, "max_batch", cfg.MaxBatch,
+		"max_sessions", cfg.MaxSessions, "idle_ttl", cfg.IdleTTL)
 	return t, nil
 }
 
@@ -99,20 +102,25 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 		if err := core.CheckEventIDBytes(eventID); err != nil {
 			return false, err
 		}
-		e = t.create(s, session)
+		if e, err = t.create(s, session); err != nil {
+			return false, err
+		}
 	}
 	h := xxhash.Sum64String(eventID)
 	// The closed check, the observation and the queueing form one critical
 	// section under the session's writer flag. Close waits out every such
 	// section before its final drain, so an Observe either is queued in time
 	// to be written or sees closed and changes nothing.
-	e.Lock()
+	if e, err = t.lock(s, e); err != nil {
+		return false, err
+	}
 	if t.closed.Load() {
 		e.Unlock()
 		s.dropIfEmpty(e) // this Observe may have created it
 		return false, ErrClosed
 	}
 	if e.HasLocked(h) {
+		e.touch()
 		e.Unlock()
 		return false, nil
 	}
@@ -172,30 +180,30 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 	if ok && e.Adopted() {
 		return e.checkpoint(), nil
 	}
-	stored, err := t.backend.Load(ctx, []string{session})
+	stored, err := s.load(ctx, []string{session})
 	if err != nil {
 		return core.Checkpoint{}, fmt.Errorf("lastevent: resume %q: %w", session, err)
 	}
 	cp := stored[session]
 	if !ok {
-		e = t.create(s, session)
+		if e, err = t.create(s, session); err != nil {
+			return core.Checkpoint{}, err
+		}
 	}
-	e.Lock()
+	if e, err = t.lock(s, e); err != nil {
+		return core.Checkpoint{}, err
+	}
 	if t.closed.Load() {
 		e.Unlock()
 		s.dropIfEmpty(e) // this Resume may have created it
 		return core.Checkpoint{}, ErrClosed
 	}
 	defer e.Unlock()
-	if cp.Seq <= e.storedSeq.Load() {
-		// The stored checkpoint is one this tracker wrote (or older): the
-		// session's history is already its own.
-		cp = core.Checkpoint{}
-	}
-	if seq := e.AdoptLocked(cp.EventID, cp.Seq); seq > cp.Seq {
-		// Events observed before this Resume (renumbered after the stored
-		// checkpoint if there is one) must be written; queueing an entry
-		// whose newest checkpoint is already stored only costs a skip.
+	// Queue the entry so its flusher sees it: to write events observed
+	// before this Resume (renumbered after the stored checkpoint), and to
+	// track a session Resume created for eviction. Queueing an entry whose
+	// newest checkpoint is stored only costs the flusher a skip.
+	if seq := adoptStored(e, cp); seq > cp.Seq || !ok {
 		if !s.markDirty(e) {
 			return core.Checkpoint{}, ErrClosed
 		}
@@ -283,13 +291,7 @@ func (t *Tracker) quiesce() {
 }
 
 // Sessions returns the number of sessions held in memory.
-func (t *Tracker) Sessions() int {
-	n := 0
-	for i := range t.shards {
-		n += t.shards[i].sessions.Size()
-	}
-	return n
-}
+func (t *Tracker) Sessions() int { return int(t.live.Load()) }
 
 // Shards returns the number of shards, each with one flusher goroutine.
 func (t *Tracker) Shards() int { return len(t.shards) }
@@ -299,16 +301,100 @@ func (t *Tracker) shardOf(session string) *shard {
 }
 
 // create returns session's entry in s, creating it if no other goroutine
-// did first. The caller has validated session. The map key is a private copy
-// of session, so a caller's substring of a larger buffer is not retained.
-func (t *Tracker) create(s *shard, session string) *entry {
+// did first, within Config.MaxSessions. The caller has validated session. The
+// map key is a private copy of session, so a caller's substring of a larger
+// buffer is not retained.
+func (t *Tracker) create(s *shard, session string) (*entry, error) {
+	if err := t.reserve(); err != nil {
+		return nil, err
+	}
+	made := false
 	key := strings.Clone(session)
 	e, _ := s.sessions.LoadOrCompute(key, func() *entry {
-		e := &entry{session: key}
-		_ = e.Init(t.cfg.Window) // validated in New
-		return e
+		made = true
+		return t.newEntry(key)
 	})
+	if !made {
+		t.live.Add(-1)
+	}
+	return e, nil
+}
+
+func (t *Tracker) newEntry(session string) *entry {
+	e := &entry{session: session}
+	_ = e.Init(t.cfg.Window) // validated in New
 	return e
+}
+
+// reserve counts one more session in memory, or returns ErrTooManySessions
+// and wakes the flushers to evict when Config.MaxSessions are already in.
+func (t *Tracker) reserve() error {
+	limit := int64(t.cfg.MaxSessions)
+	if n := t.live.Add(1); limit == 0 || n <= limit {
+		return nil
+	}
+	t.live.Add(-1)
+	for i := range t.shards {
+		select {
+		case t.shards[i].evict <- struct{}{}:
+		default:
+		}
+	}
+	return fmt.Errorf("%w: %d of %d; their checkpoints are not yet stored", ErrTooManySessions, limit, limit)
+}
+
+// lock takes the writer flag of session's live entry, starting from e. If e
+// was evicted (its flusher set the flag while this caller raced to it), it
+// moves to the entry that replaced it, or makes one that carries e's stored
+// checkpoint over, so the caller's event continues e's Seq.
+func (t *Tracker) lock(s *shard, e *entry) (*entry, error) {
+	for {
+		e.Lock()
+		if !e.evicted {
+			return e, nil
+		}
+		e.Unlock()
+		var err error
+		if e, err = t.revive(s, e); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// revive returns the entry that replaced the evicted entry old in s, making
+// it if there is none: Seq and Last-Event-ID carried over from old (whose
+// checkpoint is stored, as only clean entries are evicted), so no backend
+// call is needed. Replacing old while it is still in the map needs no room
+// under MaxSessions; re-inserting a removed session does.
+func (t *Tracker) revive(s *shard, old *entry) (*entry, error) {
+	for {
+		cur, present := s.sessions.Load(old.session)
+		if present && cur != old {
+			return cur, nil
+		}
+		if !present {
+			if err := t.reserve(); err != nil {
+				return nil, err
+			}
+		}
+		var made *entry
+		s.sessions.Compute(old.session, func(c *entry, loaded bool) (*entry, bool) {
+			if loaded != present || (loaded && c != old) {
+				return c, !loaded // changed meanwhile: look again
+			}
+			made = t.newEntry(old.session)
+			id, seq := old.Last()
+			made.AdoptLocked(id, seq) // made is not shared yet
+			made.storedSeq.Store(seq)
+			return made, false
+		})
+		if made != nil {
+			return made, nil
+		}
+		if !present {
+			t.live.Add(-1)
+		}
+	}
 }
 
 // unflushed wraps cause with ErrUnflushed, the number of sessions whose

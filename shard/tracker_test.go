@@ -284,9 +284,10 @@ func TestResumeBackendFailure(t *testing.T) {
 }
 
 // TestResumeRebasesFreshSession: a session Observed before its Resume started
-// at Seq 1 without knowing its stored history. Resume must number its events
-// on top of the stored Seq, and the next flush must store that, not leave the
-// backend at the old value or move it backwards.
+// at Seq 1 without knowing its stored history. Its events must be numbered on
+// top of the stored Seq — by Resume, or by the flusher's load before the
+// first write when no Resume came first — and the next flush must store
+// that, not leave the backend at the old value or move it backwards.
 func TestResumeRebasesFreshSession(t *testing.T) {
 	for _, flushFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("flushBeforeResume=%v", flushFirst), func(t *testing.T) {
@@ -308,17 +309,20 @@ func TestResumeRebasesFreshSession(t *testing.T) {
 			if cp, _ := c.Checkpoint(s); cp.Seq != 3 {
 				t.Fatalf("seq of fresh session before Resume: got %d, want 3", cp.Seq)
 			}
+			want := core.Checkpoint{Session: s, EventID: "z", Seq: stored + 3}
 			if flushFirst {
-				flush(t, c) // seq 3 < stored 10: refused as stale
-				if got, _ := b.Get(s); got.Seq != stored {
-					t.Fatalf("stored after flushing fresh seq 3: got %+v, want seq %d kept", got, stored)
+				flush(t, c) // the flusher loads seq 10 and renumbers before writing
+				if got, _ := b.Get(s); got != want {
+					t.Fatalf("stored after flushing the fresh session: got %+v, want %+v", got, want)
+				}
+				if cp, _ := c.Checkpoint(s); cp != want {
+					t.Fatalf("checkpoint after the flusher adopted the stored history: got %+v, want %+v", cp, want)
 				}
 			}
 			cp, err := c.Resume(ctx, s)
 			if err != nil {
 				t.Fatalf("Resume: %v", err)
 			}
-			want := core.Checkpoint{Session: s, EventID: "z", Seq: stored + 3}
 			if cp != want {
 				t.Fatalf("Resume of fresh session: got %+v, want %+v", cp, want)
 			}

@@ -1,0 +1,68 @@
+package shard
+
+import (
+	"container/heap"
+	"math/rand/v2"
+	"time"
+)
+
+// retryQueue is a shard's failing entries, a min-heap by retryAt.
+// Flusher-owned. An entry is in it exactly while its failedSince is set.
+type retryQueue []*entry
+
+func (q retryQueue) Len() int           { return len(q) }
+func (q retryQueue) Less(i, j int) bool { return q[i].retryAt < q[j].retryAt }
+func (q retryQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *retryQueue) Push(x any)        { *q = append(*q, x.(*entry)) }
+func (q *retryQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return e
+}
+
+// schedule files e for a retry at the given clock time.
+func (q *retryQueue) schedule(e *entry, at int64) {
+	e.retryAt = at
+	heap.Push(q, e)
+}
+
+// due pops the entries whose retry time has come (all of them when all is
+// set) onto batch.
+func (q *retryQueue) due(batch []*entry, now int64, all bool) []*entry {
+	for q.Len() > 0 && (all || (*q)[0].retryAt <= now) {
+		batch = append(batch, heap.Pop(q).(*entry))
+	}
+	return batch
+}
+
+// oldestFailure returns the smallest failedSince in the queue, or the
+// largest uint64 when it is empty.
+func (q retryQueue) oldestFailure() uint64 {
+	oldest := ^uint64(0)
+	for _, e := range q {
+		oldest = min(oldest, e.failedSince)
+	}
+	return oldest
+}
+
+// retryDelay is the wait before attempt+1 after attempt consecutive
+// failures: full jitter over an exponentially growing cap, or the max delay
+// after a permanent failure. Full jitter spreads the retries of sessions that
+// failed together (one outage) instead of sending them back in one burst.
+//
+// The arithmetic is ours rather than cenkalti/backoff's: that library keeps
+// a stateful BackOff per retried operation and jitters around the interval
+// (±RandomizationFactor), where we need full jitter from an attempt count the
+// entry already holds, without a struct per failing session.
+func retryDelay(attempt int, permanent bool, base, maxDelay time.Duration) time.Duration {
+	if permanent {
+		return maxDelay
+	}
+	ceiling := maxDelay
+	if shift := attempt - 1; shift < 62 && base <= maxDelay>>shift {
+		ceiling = base << shift
+	}
+	return time.Duration(rand.Int64N(int64(ceiling))) + 1
+}
