@@ -26,7 +26,9 @@ type breaker struct {
 // errCallFailed is what a failed Store or Load reports to the breaker.
 var errCallFailed = errors.New("backend call failed")
 
-func newBreaker(shard int, cfg *Config, onOpen func()) breaker {
+// newBreaker makes shard's breaker; onChange runs on every transition with
+// whether the breaker now refuses calls (open) or has closed after a probe.
+func newBreaker(shard int, cfg *Config, onChange func(open, closed bool)) breaker {
 	if cfg.BreakerThreshold < 0 {
 		return breaker{}
 	}
@@ -37,9 +39,7 @@ func newBreaker(shard int, cfg *Config, onOpen func()) breaker {
 		Timeout:     cfg.BreakerResetTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
-			if to == gobreaker.StateOpen {
-				onOpen()
-			}
+			onChange(to == gobreaker.StateOpen, to == gobreaker.StateClosed)
 			level := slog.LevelInfo
 			if to == gobreaker.StateOpen {
 				level = slog.LevelWarn

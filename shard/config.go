@@ -98,9 +98,17 @@ type Config struct {
 	// comes back on its next Observe or Resume with its Seq continuing from
 	// the stored checkpoint; its dedup window restarts from its last ID.
 	IdleTTL time.Duration
-	// Now is the clock used for IdleTTL and retry delays. Default time.Now;
-	// tests inject a fake clock.
+	// Now is the clock used for IdleTTL, retry delays and the persistence
+	// lag gauge. Default time.Now; tests inject a fake clock.
 	Now func() time.Time
+
+	// MetricsPrefix starts the name of every metric in Tracker.Metrics.
+	// Default DefaultMetricsPrefix ("lastevent_").
+	MetricsPrefix string
+	// MetricsLabels are constant labels added to every metric, e.g.
+	// {"tracker": "proxy-a"}, so two trackers in one process stay distinct
+	// when their sets are registered together. Default none.
+	MetricsLabels map[string]string
 }
 
 // BreakerChange reports a circuit breaker's state change.
@@ -161,6 +169,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.MetricsPrefix == "" {
+		c.MetricsPrefix = DefaultMetricsPrefix
+	}
 	return c
 }
 
@@ -190,7 +201,7 @@ func (c Config) validate() error {
 	case c.IdleTTL < 0:
 		return fmt.Errorf("lastevent: Config.IdleTTL %v: must not be negative", c.IdleTTL)
 	}
-	return nil
+	return validateMetrics(&c)
 }
 
 func nextPow2(n int) int {

@@ -16,7 +16,21 @@
 // write pushes it once onto the shard's lock-free dirty stack; the flusher
 // writes only the newest checkpoint of each dirty session every
 // FlushInterval, or sooner when MaxBatch sessions are dirty. Failed writes
-// stay dirty and are retried with the newest checkpoint, never a stale copy.
+// stay dirty and are retried with the newest checkpoint, never a stale copy,
+// after an exponential backoff with full jitter; a circuit breaker per shard
+// stops backend calls during an outage except one probe per reset timeout.
+// A session Observed without Resume loads its stored checkpoint before its
+// first write, so its Seq continues the stored one (until then its Seq
+// counts from 1: call Resume first when the exact Seq matters at once).
+//
+// Memory is bounded by Config.MaxSessions and Config.IdleTTL: flushers evict
+// clean sessions (CLOCK), never one whose newest checkpoint is not stored.
+// An evicted session comes back transparently on its next Observe or Resume.
+//
+// Every failed write reaches Config.OnError and the rate-limited Logger.
+// Tracker.Metrics returns the tracker's own VictoriaMetrics set (counters
+// striped per shard, summed on scrape); Tracker.Stats the same numbers as a
+// struct. docs/reliability.md and docs/operations.md explain both.
 //
 // Concurrency contract: every Tracker method is safe for concurrent use.
 // Observe is linearizable per session and never blocks on I/O; LastEventID

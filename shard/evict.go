@@ -51,7 +51,8 @@ func (s *shard) sweep(now int64, woken bool) {
 			s.lap = now
 		}
 		e := s.clock[s.hand]
-		if s.visit(e, now, evicted < quota) {
+		if reason, ok := s.visit(e, now, evicted < quota); ok {
+			s.counts.evicted[reason].Add(1)
 			last := len(s.clock) - 1
 			s.clock[s.hand] = s.clock[last]
 			s.clock[last] = nil
@@ -61,34 +62,33 @@ func (s *shard) sweep(now int64, woken bool) {
 		}
 		s.hand++
 	}
-	if evicted > 0 {
-		s.status.evictions.Add(uint64(evicted))
-	}
 	if cap(s.clock) > 64 && len(s.clock) < cap(s.clock)/4 {
 		s.clock = append([]*entry(nil), s.clock...) // give back a shrunken shard's slice
 	}
 }
 
 // visit applies the CLOCK rule to one entry and reports whether it left the
-// clock (evicted). A reference bit (a duplicate seen since the last visit)
+// clock (evicted), and why (evictIdle or evictPressure). A reference bit (a duplicate seen since the last visit)
 // counts as activity now. Under pressure, an entry active since the hand's
 // last lap gets its second chance; an idle one goes after IdleTTL.
-func (s *shard) visit(e *entry, now int64, pressure bool) bool {
+func (s *shard) visit(e *entry, now int64, pressure bool) (reason int, evicted bool) {
 	if e.state.And(^stateRef)&stateRef != 0 {
 		e.active = now
-		return false
+		return 0, false
 	}
-	idle := s.cfg.IdleTTL > 0 && now-e.active >= int64(s.cfg.IdleTTL)
-	if !idle && !(pressure && e.active <= s.lap) {
-		return false
+	reason = evictPressure
+	if s.cfg.IdleTTL > 0 && now-e.active >= int64(s.cfg.IdleTTL) {
+		reason = evictIdle
+	} else if !pressure || e.active > s.lap {
+		return 0, false
 	}
 	e.Lock()
 	if !e.cleanLocked() || e.state.Load()&stateRef != 0 {
 		e.Unlock()
-		return false
+		return 0, false
 	}
 	e.evicted = true
 	e.Unlock()
 	s.remove(e, func() bool { return true })
-	return true
+	return reason, true
 }

@@ -17,7 +17,10 @@ type shardStatus struct {
 	unflushed    atomic.Int64          // entries waiting for a retry after a failure
 	lastErr      atomic.Pointer[error] // the newest backend failure
 	breakerOpens atomic.Uint64         // times the breaker opened
-	evictions    atomic.Uint64         // sessions evicted
+	openedAt     atomic.Int64          // time.Now (unix ns) the breaker last opened
+	recovered    atomic.Bool           // the breaker closed after a probe: retry everything now
+	held         atomic.Int64          // entries an early cycle holds for the tick
+	cleanAt      atomic.Int64          // Now (unix ns) at the start of the last cycle that left nothing failing
 }
 
 // cycleKind says what started a flush cycle.
@@ -114,7 +117,9 @@ func (s *shard) drainForClose(r *flushReq, tick <-chan time.Time) {
 func (s *shard) cycle(kind cycleKind) {
 	s.gen++
 	g := s.gen
-	now := s.now()
+	began := s.cfg.Now()
+	now := int64(began.Sub(s.start))
+	s.wrote = 0
 	if kind == cycleTick {
 		s.period++
 	}
@@ -162,18 +167,39 @@ func (s *shard) cycle(kind cycleKind) {
 		s.sweep(now, false)
 	}
 	s.status.unflushed.Store(int64(s.retries.Len()))
+	s.status.held.Store(int64(len(s.held)))
+	if s.retries.Len() == 0 && len(s.held) == 0 {
+		s.status.cleanAt.Store(began.UnixNano())
+	}
+	if s.wrote > 0 {
+		s.counts.flushes.Add(1)
+		s.metrics.flushDuration.Update(s.cfg.Now().Sub(began).Seconds())
+		s.metrics.batchSize.Update(float64(s.wrote))
+	}
 	s.answerWaiters(g)
+	if s.status.recovered.Swap(false) {
+		// A probe succeeded: the backend is back, so the sessions that
+		// waited out the outage are written now rather than after their
+		// (by now long) backoff.
+		for _, e := range s.retries {
+			e.retryAt = now
+		}
+	}
 	s.armTimer(now)
 }
 
-// armTimer sets the retry timer to the earliest retry, or stops it when
-// there is none or the breaker is open (the tick then checks for the probe).
+// armTimer sets the retry timer to the earliest retry, or, while the
+// breaker is open, to the end of its reset timeout (when the probe may go).
 func (s *shard) armTimer(now int64) {
-	if s.retries.Len() == 0 || s.breaker.open() {
+	switch {
+	case s.retries.Len() == 0:
 		s.timer.Stop()
-		return
+	case s.breaker.open():
+		probe := time.Unix(0, s.status.openedAt.Load()).Add(s.cfg.BreakerResetTimeout)
+		s.timer.Reset(max(time.Until(probe), time.Millisecond))
+	default:
+		s.timer.Reset(time.Duration(max(s.retries[0].retryAt-now, 0)))
 	}
-	s.timer.Reset(time.Duration(max(s.retries[0].retryAt-now, 0)))
 }
 
 // reuse empties a buffer the flusher keeps between cycles. It drops the
@@ -239,18 +265,34 @@ func (s *shard) write(entries []*entry, g uint64, now int64) {
 	}
 	results := s.results[:len(s.cps)]
 	clear(results)
+	began := time.Now()
 	s.store(s.cps, results)
+	s.metrics.storeDuration.UpdateDuration(began)
 	done(!storeFailed(results))
 
+	var written, stale, retries uint64
 	for i, e := range s.pending {
-		if r := results[i]; r.Stored() {
-			storeMax(&e.storedSeq, s.cps[i].Seq)
-			e.failedSince, e.attempts = 0, 0
-			e.writtenPeriod = s.period
-		} else {
-			s.fail(e, s.cps[i], r.Error(), g, now)
+		if e.attempts > 0 {
+			retries++
 		}
+		r := results[i]
+		switch {
+		case r.Outcome == core.OutcomeWritten:
+			written++
+		case r.Outcome == core.OutcomeStale:
+			stale++
+		default:
+			s.fail(e, s.cps[i], r.Error(), g, now)
+			continue
+		}
+		storeMax(&e.storedSeq, s.cps[i].Seq)
+		e.failedSince, e.attempts = 0, 0
+		e.writtenPeriod = s.period
 	}
+	s.wrote += len(s.pending)
+	s.counts.written.Add(written)
+	s.counts.stale.Add(stale)
+	s.counts.retries.Add(retries)
 	clear(results)
 }
 
@@ -263,7 +305,13 @@ func (s *shard) fail(e *entry, cp core.Checkpoint, err error, g uint64, now int6
 	if e.attempts < math.MaxUint16 {
 		e.attempts++
 	}
-	d := retryDelay(int(e.attempts), !core.IsRetryable(err), s.cfg.RetryBaseDelay, s.cfg.RetryMaxDelay)
+	permanent := !core.IsRetryable(err)
+	if permanent {
+		s.counts.failures[classPerm].Add(1)
+	} else {
+		s.counts.failures[classRetry].Add(1)
+	}
+	d := retryDelay(int(e.attempts), permanent, s.cfg.RetryBaseDelay, s.cfg.RetryMaxDelay)
 	s.retries.schedule(e, now+int64(d))
 	s.reportFailure(cp, int(e.attempts), d, err)
 }
@@ -279,6 +327,7 @@ func (s *shard) deferAll(entries []*entry, g uint64, now int64, err error) {
 
 func (s *shard) deferOne(e *entry, g uint64, now int64, err error) {
 	s.status.lastErr.Store(&err)
+	s.counts.deferred.Add(1)
 	if e.failedSince == 0 {
 		e.failedSince = g
 	}

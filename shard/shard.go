@@ -20,6 +20,7 @@ const cacheLineSize = 64
 type shard struct {
 	dirty dirtyStack
 	_     [cacheLineSize - 16]byte // dirtyStack is 16 bytes: head + count
+	hot   hotCounters              // a cache line of its own
 
 	sessions *xsync.MapOf[string, *entry]
 	wake     chan struct{}  // cap 1: "dirty count reached MaxBatch"
@@ -35,6 +36,8 @@ type shard struct {
 	start   time.Time     // clock origin of active and retryAt
 	breaker breaker
 	status  shardStatus
+	counts  flushCounters
+	metrics *trackerMetrics
 
 	// flusher-owned.
 	gen     uint64      // flush cycles run so far
@@ -50,6 +53,7 @@ type shard struct {
 	batch   []*entry    // reused: entries taken by the current cycle
 	pending []*entry    // reused: entries of one Store call
 	names   []string    // reused: sessions of one adopting Load
+	wrote   int         // checkpoints sent to Store in the current cycle
 	cps     []core.Checkpoint
 	results []core.Result
 	logs    logLimiter
@@ -63,14 +67,24 @@ type flushReq struct {
 	gen  uint64     // the first cycle that covers the request; set by the flusher
 }
 
-func (s *shard) init(index int, b core.Backend, cfg *Config, live *atomic.Int64, start time.Time) {
+func (s *shard) init(index int, b core.Backend, cfg *Config, live *atomic.Int64, start time.Time, m *trackerMetrics) {
+	s.metrics = m
+	s.status.cleanAt.Store(start.UnixNano())
 	s.sessions = xsync.NewMapOf[string, *entry]()
 	s.wake = make(chan struct{}, 1)
 	s.evict = make(chan struct{}, 1)
 	s.index = index
 	s.live = live
 	s.start = start
-	s.breaker = newBreaker(index, cfg, func() { s.status.breakerOpens.Add(1) })
+	s.breaker = newBreaker(index, cfg, func(open, closed bool) {
+		if open {
+			s.status.openedAt.Store(time.Now().UnixNano()) // gobreaker's clock
+			s.status.breakerOpens.Add(1)
+		}
+		if closed {
+			s.status.recovered.Store(true)
+		}
+	})
 	s.reqs = make(chan *flushReq)
 	s.closing = make(chan *flushReq, 1)
 	s.backend = b

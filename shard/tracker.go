@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/lastevent/lastevent/core"
@@ -27,6 +28,10 @@ type Tracker struct {
 	shards  []shard
 	backend core.Backend
 	cfg     Config
+
+	metrics        *trackerMetrics
+	rejected       [numRejectReasons]atomic.Uint64 // Observe errors by reason; rare, so not striped
+	closeUnflushed atomic.Int64
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -53,9 +58,10 @@ func New(backend core.Backend, cfg Config) (*Tracker, error) {
 		cfg:     cfg,
 		stopped: make(chan struct{}),
 	}
+	t.metrics = newTrackerMetrics(t)
 	start := cfg.Now()
 	for i := range t.shards {
-		t.shards[i].init(i, backend, &t.cfg, &t.live, start)
+		t.shards[i].init(i, backend, &t.cfg, &t.live, start, t.metrics)
 	}
 	t.wg.Add(len(t.shards))
 	for i := range t.shards {
@@ -86,6 +92,14 @@ func New(backend core.Backend, cfg Config) (*Tracker, error) {
 // core.ErrInvalidEventID, ...) and changes nothing; after Close it returns
 // ErrClosed. eventID is retained as given (strings are immutable).
 func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
+	accepted, err = t.observe(session, eventID)
+	if err != nil {
+		t.countReject(err)
+	}
+	return accepted, err
+}
+
+func (t *Tracker) observe(session, eventID string) (accepted bool, err error) {
 	if t.closed.Load() {
 		return false, ErrClosed
 	}
@@ -122,6 +136,7 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 	if e.HasLocked(h) {
 		e.touch()
 		e.Unlock()
+		s.hot.dedup.Add(1)
 		return false, nil
 	}
 	// The byte scan runs only for an ID about to be accepted: a duplicate
@@ -139,6 +154,7 @@ func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
 		return true, ErrClosed // unreachable while Close quiesces first
 	}
 	e.Unlock()
+	s.hot.accepted.Add(1)
 	return true, nil
 }
 
@@ -269,8 +285,13 @@ func (t *Tracker) Close(ctx context.Context) error {
 		close(t.stopped)
 		if failed != nil {
 			t.closeErr = t.unflushed(failed)
+			n := t.awaitingRetry()
+			t.closeUnflushed.Store(n)
+			t.cfg.Logger.Error("lastevent: tracker closed with checkpoints not stored",
+				"unflushed_sessions", n, "error", t.closeErr)
+			return
 		}
-		t.cfg.Logger.Info("lastevent: tracker closed", "error", t.closeErr)
+		t.cfg.Logger.Info("lastevent: tracker closed")
 	})
 	return t.closeErr
 }
@@ -292,6 +313,13 @@ func (t *Tracker) quiesce() {
 
 // Sessions returns the number of sessions held in memory.
 func (t *Tracker) Sessions() int { return int(t.live.Load()) }
+
+// Metrics returns the tracker's own metrics set: counters, gauges and
+// histograms named with Config.MetricsPrefix and Config.MetricsLabels (see
+// docs/operations.md). The tracker never registers it globally; expose it
+// with metrics.RegisterSet or set.WritePrometheus. Counters and gauges are
+// computed from Stats when the set is written.
+func (t *Tracker) Metrics() *metrics.Set { return t.metrics.set }
 
 // Shards returns the number of shards, each with one flusher goroutine.
 func (t *Tracker) Shards() int { return len(t.shards) }
@@ -397,13 +425,22 @@ func (t *Tracker) revive(s *shard, old *entry) (*entry, error) {
 	}
 }
 
+// awaitingRetry returns the number of sessions whose newest checkpoint
+// failed to store (or waits for a breaker) and is scheduled for a retry.
+func (t *Tracker) awaitingRetry() int64 {
+	var n int64
+	for i := range t.shards {
+		n += t.shards[i].status.unflushed.Load()
+	}
+	return n
+}
+
 // unflushed wraps cause with ErrUnflushed, the number of sessions whose
 // writes are failing and the newest backend error.
 func (t *Tracker) unflushed(cause error) error {
-	var n int64
+	n := t.awaitingRetry()
 	var last error
 	for i := range t.shards {
-		n += t.shards[i].status.unflushed.Load()
 		if err := t.shards[i].lastError(); err != nil {
 			last = err
 		}
