@@ -151,8 +151,11 @@ func (s *shard) cycle(kind cycleKind) {
 		// A Flush or Close retries every failing entry now: the caller is
 		// waiting, and the backend may be back. Otherwise retries wait for
 		// their backoff. While the breaker is open they all wait for it.
+		// Retries due within half a base delay go together: jitter spreads
+		// them over time, and one Store per retried session would spend the
+		// breaker's threshold of failed calls in a few milliseconds.
 		n := len(batch)
-		batch = s.retries.due(batch, now, kind == cycleFlush || kind == cycleClose)
+		batch = s.retries.due(batch, now+int64(s.cfg.RetryBaseDelay/2), kind == cycleFlush || kind == cycleClose)
 		for _, e := range batch[n:] {
 			e.cycle = g
 		}

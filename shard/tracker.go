@@ -201,6 +201,7 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 		return core.Checkpoint{}, fmt.Errorf("lastevent: resume %q: %w", session, err)
 	}
 	cp := stored[session]
+	found := e
 	if !ok {
 		if e, err = t.create(s, session); err != nil {
 			return core.Checkpoint{}, err
@@ -209,6 +210,7 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 	if e, err = t.lock(s, e); err != nil {
 		return core.Checkpoint{}, err
 	}
+	fresh := e != found // created here, or replaced an evicted entry
 	if t.closed.Load() {
 		e.Unlock()
 		s.dropIfEmpty(e) // this Resume may have created it
@@ -219,7 +221,7 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 	// before this Resume (renumbered after the stored checkpoint), and to
 	// track a session Resume created for eviction. Queueing an entry whose
 	// newest checkpoint is stored only costs the flusher a skip.
-	if seq := adoptStored(e, cp); seq > cp.Seq || !ok {
+	if seq := adoptStored(e, cp); seq > cp.Seq || fresh {
 		if !s.markDirty(e) {
 			return core.Checkpoint{}, ErrClosed
 		}
