@@ -4,13 +4,16 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. make test TESTFLAGS='-run Flush -v'.
 TESTFLAGS ?=
 
-.PHONY: all test fmt-check vet load bench
+.PHONY: all test fmt-check vet load bench eventsource example fuzz
 
 all: test
 
-## test: gofmt check, go vet, then every package under the race detector.
-test: fmt-check vet
-	$(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
+## test: gofmt check, go vet, then every package under the race detector,
+## with a fresh dynalite (the DynamoDB API, tools/dynalite) on a free port
+## of 127.0.0.1 for backends/dynamodb; it is stopped afterwards, also when
+## tests fail. Needs node and npm (dynalite is installed with npm ci).
+test: fmt-check vet eventsource
+	tools/dynalite/run.sh $(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then \
@@ -18,6 +21,32 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+## eventsource: the npm eventsource client (pinned by
+## tools/eventsource/package-lock.json) that examples/sserelay's end-to-end
+## tests run; installed with npm ci when node_modules is missing.
+eventsource:
+	@test -d tools/eventsource/node_modules/eventsource || \
+		(cd tools/eventsource && npm ci --no-audit --no-fund --loglevel=error)
+
+## example: the SSE relay example (examples/sserelay/README.md) in one
+## command: builds upstream, relay and client into bin/sserelay and runs them
+## on 127.0.0.1 (UPSTREAM_ADDR, RELAY_ADDR, RELAY_FLAGS override); Ctrl-C
+## stops all three.
+example:
+	$(GO) build -o bin/sserelay/ ./examples/sserelay/upstream ./examples/sserelay/relay ./examples/sserelay/client
+	bash examples/sserelay/run.sh bin/sserelay
+
+## fuzz: every go test -fuzz target of the module in turn, FUZZTIME each
+## (make fuzz FUZZTIME=30s). fuzz/targets.sh finds them by grepping every
+## *_test.go for `func Fuzz`, so a new target anywhere is never forgotten.
+## The seed corpora (testdata/fuzz) already run under make test.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; ./fuzz/targets.sh | while read -r pkg name; do \
+		echo "== $$name ($$pkg), $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done
 
 ## load: the review's production scenario against the memory backend.
 ## Pass flags with LOADFLAGS, e.g. make load LOADFLAGS='-sessions 100000 -rate 100'.
@@ -31,8 +60,13 @@ BENCHSTAT ?= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c
 BENCHOUT  ?= bench/out/bench.txt
 bench:
 	@mkdir -p $(dir $(BENCHOUT))
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./bench | tee $(BENCHOUT)
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 -count 6 ./bench | tee $(BENCHOUT)
 	$(BENCHSTAT) -filter '.name:Observe' -col /impl $(BENCHOUT)
 	$(BENCHSTAT) -filter '.name:ObserveVsFloor' $(BENCHOUT)
-	$(BENCHSTAT) -filter '.name:ObserveConcurrent' -col /mode -row /impl,/sessions,/case $(BENCHOUT)
 	$(BENCHSTAT) -filter '.name:BytesPerSession' $(BENCHOUT)
+	@echo '## lastevent beside the baselines (bench/baseline) and the floor, per case, mode, sessions, window and GOMAXPROCS'
+	$(BENCHSTAT) -filter '.name:Compare' -col /impl $(BENCHOUT)
+	@echo '## scaling: -cpu 1 vs -cpu 2 per implementation'
+	$(BENCHSTAT) -filter '.name:Compare -/mode:serial' -col /gomaxprocs -row /impl,/case,/mode,/sessions,/window $(BENCHOUT)
+	@echo '## the review scenario: writes/accepted (and its bound), goroutines/event, B/session'
+	$(BENCHSTAT) -filter '.name:Scenario' -col /impl $(BENCHOUT)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package sserelay_test
+
+const raceEnabled = false
