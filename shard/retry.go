@@ -2,8 +2,9 @@ package shard
 
 import (
 	"container/heap"
-	"math/rand/v2"
 	"time"
+
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // retryQueue is a shard's failing entries, a min-heap by retryAt.
@@ -48,21 +49,13 @@ func (q retryQueue) oldestFailure() uint64 {
 }
 
 // retryDelay is the wait before attempt+1 after attempt consecutive
-// failures: full jitter over an exponentially growing cap, or the max delay
-// after a permanent failure. Full jitter spreads the retries of sessions that
-// failed together (one outage) instead of sending them back in one burst.
-//
-// The arithmetic is ours rather than cenkalti/backoff's: that library keeps
-// a stateful BackOff per retried operation and jitters around the interval
-// (±RandomizationFactor), where we need full jitter from an attempt count the
-// entry already holds, without a struct per failing session.
+// failures: full jitter over an exponentially growing cap (never zero, so a
+// retry is always a new timer), or the max delay after a permanent failure.
+// Full jitter spreads the retries of sessions that failed together (one
+// outage) instead of sending them back in one burst.
 func retryDelay(attempt int, permanent bool, base, maxDelay time.Duration) time.Duration {
 	if permanent {
 		return maxDelay
 	}
-	ceiling := maxDelay
-	if shift := attempt - 1; shift < 62 && base <= maxDelay>>shift {
-		ceiling = base << shift
-	}
-	return time.Duration(rand.Int64N(int64(ceiling))) + 1
+	return backoff.FullJitter(base, maxDelay, attempt-1) + 1
 }

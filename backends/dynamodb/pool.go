@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // callKind says what a call's jobs do.
@@ -102,7 +103,7 @@ func (b *Backend) dispatch(c *call, n, size int) (int, error) {
 // the "full jitter" that spreads retries of many writers apart. It returns
 // early with ctx's error or ErrClosed.
 func (b *Backend) wait(ctx context.Context, attempt int) error {
-	t := time.NewTimer(backoff(b.cfg.RetryBaseDelay, b.cfg.RetryMaxDelay, attempt))
+	t := time.NewTimer(backoff.FullJitter(b.cfg.RetryBaseDelay, b.cfg.RetryMaxDelay, attempt))
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -104,5 +104,14 @@ func failed(err *Error) core.Result {
 // before its request was made.
 func ctxFailure(op string, cp core.Checkpoint, ctx context.Context) core.Result {
 	return failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeCanceled, Retryable: true,
-		Err: fmt.Errorf("not sent: %w", context.Cause(ctx))})
+		Err: ctxErr("not sent", ctx)})
+}
+
+// ctxErr wraps ctx.Err() (what callers test with errors.Is) and, when the
+// context was canceled with a different cause, that cause too.
+func ctxErr(msg string, ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%s: %w (cause: %w)", msg, ctx.Err(), cause)
+	}
+	return fmt.Errorf("%s: %w", msg, ctx.Err())
 }

@@ -1,4 +1,4 @@
-package dynamodb
+package backoff
 
 import (
 	"testing"
@@ -14,17 +14,17 @@ func TestBackoffStaysInItsWindow(t *testing.T) {
 		}
 		var top time.Duration
 		for range 200 {
-			d := backoff(base, maxDelay, attempt)
+			d := FullJitter(base, maxDelay, attempt)
 			if d < 0 || d >= ceiling {
-				t.Fatalf("backoff(attempt %d) = %v, want in [0, %v)", attempt, d, ceiling)
+				t.Fatalf("FullJitter(attempt %d) = %v, want in [0, %v)", attempt, d, ceiling)
 			}
 			top = max(top, d)
 		}
 		if top < ceiling/2 { // 200 uniform draws all in the lower half: p = 2^-200
-			t.Fatalf("backoff(attempt %d): largest of 200 draws %v, want jitter across [0, %v)", attempt, top, ceiling)
+			t.Fatalf("FullJitter(attempt %d): largest of 200 draws %v, want jitter across [0, %v)", attempt, top, ceiling)
 		}
 	}
-	if d := backoff(0, 0, 3); d != 0 {
-		t.Fatalf("backoff with zero delays: got %v, want 0", d)
+	if d := FullJitter(0, 0, 3); d != 0 {
+		t.Fatalf("FullJitter with zero delays: got %v, want 0", d)
 	}
 }
