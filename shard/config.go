@@ -95,8 +95,12 @@ type Config struct {
 	MaxSessions int
 	// IdleTTL evicts a clean session that has seen no event (accepted or
 	// duplicate) for this long; 0 disables idle eviction. An evicted session
-	// comes back on its next Observe or Resume with its Seq continuing from
-	// the stored checkpoint; its dedup window restarts from its last ID.
+	// forgets its dedup window. It comes back on its next Resume with the
+	// stored checkpoint (its last ID is then a duplicate), or on its next
+	// Observe with an empty window and a Seq counting from 1 in memory until
+	// its first write, before which the flusher loads the stored checkpoint
+	// and renumbers on top of it: the stored Seq always continues. Call
+	// Resume when a session reconnects to keep dedup across eviction.
 	IdleTTL time.Duration
 	// Now is the clock used for IdleTTL, retry delays and the persistence
 	// lag gauge. Default time.Now; tests inject a fake clock.

@@ -34,6 +34,6 @@
 //
 // Concurrency contract: every Tracker method is safe for concurrent use.
 // Observe is linearizable per session and never blocks on I/O; LastEventID
-// and Checkpoint are wait-free. Flush is a barrier for the checkpoints
-// accepted before it was called. After Close, every method returns ErrClosed.
+// and Checkpoint are wait-free. Flush is a barrier for the Observes that
+// returned before it was called. After Close, every method returns ErrClosed.
 package shard

@@ -229,8 +229,11 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 	return e.checkpoint(), nil
 }
 
-// Flush is a barrier: when it returns nil, every checkpoint accepted before
-// the call is stored in the backend, or superseded there by a newer one.
+// Flush is a barrier: when it returns nil, the checkpoint of every Observe
+// that returned before the call is stored in the backend, or superseded there
+// by a newer one. An Observe still running when Flush is called may or may
+// not be covered, even if a concurrent LastEventID already returned its ID:
+// the record is published a few instructions before its session is queued.
 // Failed writes are retried until ctx ends; then Flush returns an error
 // wrapping ErrUnflushed and ctx.Err() that says how many sessions wait.
 func (t *Tracker) Flush(ctx context.Context) error {
