@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"runtime"
 	"sync/atomic"
@@ -74,6 +75,7 @@ type Slot struct {
 	oldest    uint16   // position overwritten next, once the ring is full
 	ringLog   uint8    // log2 of the ring size
 	windowLog uint8    // log2 of the window: the ring's final size
+	dups      uint16   // duplicates counted since TakeDuplicatesLocked (fills the padding)
 	win       []uint64 // ring, then packed links; see the layout above
 }
 
@@ -143,6 +145,29 @@ func (s *Slot) ObserveLocked(eventID string, hash uint64) (accepted bool, seq ui
 // HasLocked reports whether hash is in the window. The caller holds the
 // writer flag.
 func (s *Slot) HasLocked(hash uint64) bool { return s.contains(hash) }
+
+// CountDuplicateLocked counts one duplicate in the slot, a plain increment
+// under the writer flag: no atomic, no shared cache line, so counting costs
+// the per-event path nothing measurable. The count is collected with
+// TakeDuplicatesLocked. When the 16-bit count fills, it is reset and
+// CountDuplicateLocked returns the full count (65535) for the caller to add
+// to its totals; otherwise it returns 0.
+func (s *Slot) CountDuplicateLocked() (overflow uint64) {
+	s.dups++
+	if s.dups == math.MaxUint16 {
+		s.dups = 0
+		return math.MaxUint16
+	}
+	return 0
+}
+
+// TakeDuplicatesLocked returns the duplicates counted since its last call
+// and resets the count. The caller holds the writer flag.
+func (s *Slot) TakeDuplicatesLocked() uint64 {
+	n := s.dups
+	s.dups = 0
+	return uint64(n)
+}
 
 // AcceptLocked makes eventID, whose hash is not in the window (HasLocked
 // reported false under the same hold of the writer flag), the newest

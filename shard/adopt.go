@@ -64,7 +64,9 @@ func adoptStored(e *entry, cp core.Checkpoint) uint64 {
 	if cp.Seq <= e.storedSeq.Load() {
 		cp = core.Checkpoint{}
 	}
+	before := e.Seq()
 	seq := e.AdoptLocked(cp.EventID, cp.Seq)
+	e.counted += seq - before // renumbering is not events
 	storeMax(&e.storedSeq, cp.Seq)
 	return seq
 }

@@ -21,6 +21,13 @@ const (
 	// duplicate (accepted events are seen by the flusher when it takes the
 	// entry), cleared by the eviction sweep.
 	stateRef
+	// stateBatched is set by the flusher while the entry is in the batch of
+	// the cycle it is taking, so an entry met twice (held, then pushed again
+	// before the swap) is written once. Flusher-only.
+	stateBatched
+	// stateSeen is set by the flusher when it first takes the entry and adds
+	// it to the shard's CLOCK. Flusher-only.
+	stateSeen
 )
 
 // entry is one session in a shard: its core.Slot plus what the shard needs to
@@ -28,8 +35,8 @@ const (
 // shard's flusher goroutine, so they need no synchronization.
 //
 // Layout: 48 (Slot) + 16 (session) + 8 (state, attempts, evicted) + 8 (next)
-// + 8 (storedSeq) + 5*8 (flusher-owned) = 128 bytes, exactly a size class
-// (pinned by TestEntrySize).
+// + 8 (storedSeq) + 8 (counted) + 4*8 (flusher-owned) = 128 bytes, exactly a
+// size class (pinned by TestEntrySize).
 type entry struct {
 	core.Slot
 	session string
@@ -50,9 +57,14 @@ type entry struct {
 	// loaded. An entry is clean when its Seq equals storedSeq.
 	storedSeq atomic.Uint64
 
+	// counted is the Seq up to which accepted events are in the shard's
+	// counters: the flusher collects Seq-counted and the slot's duplicate
+	// count when it takes the entry, so Observe updates no shared counter.
+	// Guarded by the writer flag (Resume's renumbering moves it too).
+	counted uint64
+
 	// flusher-owned.
 	failedSince   uint64 // flush cycle of the first failure since the last success; 0 when healthy
-	cycle         uint64 // last flush cycle that took this entry, to dedupe a batch; 0 before the first
 	writtenPeriod uint64 // tick period of the last successful write
 	active        int64  // clock time (ns since New) of the last activity the flusher saw
 	retryAt       int64  // clock time (ns since New) of the next attempt while failing
@@ -64,14 +76,6 @@ func (e *entry) checkpoint() core.Checkpoint {
 }
 
 func (e *entry) queued() bool { return e.state.Load()&stateQueued != 0 }
-
-// touch sets the reference bit; it writes only when the bit is clear, so a
-// session replaying duplicates does not write its cache line every event.
-func (e *entry) touch() {
-	if e.state.Load()&stateRef == 0 {
-		e.state.Or(stateRef)
-	}
-}
 
 // clean reports whether the entry's newest checkpoint is stored and it waits
 // for nothing. The caller holds the writer flag.

@@ -88,7 +88,12 @@ func (s *shard) visit(e *entry, now int64, pressure bool) (reason int, evicted b
 		return 0, false
 	}
 	e.evicted = true
+	// Counts not yet collected leave with the entry otherwise.
+	accepted, dups := e.Seq()-e.counted, e.TakeDuplicatesLocked()
+	e.counted = e.Seq()
 	e.Unlock()
+	s.counts.accepted.Add(accepted)
+	s.counts.dedup.Add(dups)
 	s.remove(e, func() bool { return true })
 	return reason, true
 }

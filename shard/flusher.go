@@ -127,7 +127,7 @@ func (s *shard) cycle(kind cycleKind) {
 	if kind.takesDirty() {
 		if kind != cycleEarly {
 			for _, e := range s.held {
-				batch = s.take(batch, e, g, now)
+				batch = s.take(batch, e, now)
 			}
 			s.held = reuse(s.held, s.cfg.MaxBatch)
 		}
@@ -141,11 +141,14 @@ func (s *shard) cycle(kind cycleKind) {
 				// does not push it again) and write it at the tick.
 				s.held = append(s.held, e)
 			} else {
-				batch = s.take(batch, e, g, now)
+				batch = s.take(batch, e, now)
 			}
 			e = next
 		}
 		s.dirty.count.Add(-taken)
+		for _, e := range batch {
+			e.state.And(^stateBatched)
+		}
 	}
 	if !s.breaker.open() {
 		// A Flush or Close retries every failing entry now: the caller is
@@ -154,11 +157,7 @@ func (s *shard) cycle(kind cycleKind) {
 		// Retries due within half a base delay go together: jitter spreads
 		// them over time, and one Store per retried session would spend the
 		// breaker's threshold of failed calls in a few milliseconds.
-		n := len(batch)
 		batch = s.retries.due(batch, now+int64(s.cfg.RetryBaseDelay/2), kind == cycleFlush || kind == cycleClose)
-		for _, e := range batch[n:] {
-			e.cycle = g
-		}
 	}
 
 	batch = s.adopt(batch, g, now)
@@ -223,18 +222,37 @@ func reuse[T any](buf []T, batch int) []T {
 // checkpoint when due). The state bit is cleared before write reads the
 // checkpoint: an event stored after that read re-queues the entry; one
 // stored before it is the one written.
-func (s *shard) take(batch []*entry, e *entry, g uint64, now int64) []*entry {
-	e.state.And(^stateQueued)
+func (s *shard) take(batch []*entry, e *entry, now int64) []*entry {
+	st := e.state.And(^stateQueued)
 	e.active = now
-	if e.cycle == 0 {
+	s.collect(e)
+	if st&stateSeen == 0 {
+		e.state.Or(stateSeen)
 		s.clock = append(s.clock, e) // the flusher's first sight of it
 	}
-	if e.cycle == g || e.failedSince != 0 {
-		e.cycle = g
+	if st&stateBatched != 0 || e.failedSince != 0 {
 		return batch
 	}
-	e.cycle = g
+	e.state.Or(stateBatched)
 	return append(batch, e)
+}
+
+// collect adds the events e accepted and the duplicates it counted since
+// the last collection to the shard's counters. It takes e's writer flag
+// once: the counts live in fields Observe writes under that flag.
+func (s *shard) collect(e *entry) {
+	e.Lock()
+	seq := e.Seq()
+	accepted := seq - e.counted
+	e.counted = seq
+	dups := e.TakeDuplicatesLocked()
+	e.Unlock()
+	if accepted > 0 {
+		s.counts.accepted.Add(accepted)
+	}
+	if dups > 0 {
+		s.counts.dedup.Add(dups)
+	}
 }
 
 // write stores the newest checkpoint of each entry in one Store call and

@@ -215,6 +215,8 @@ func TestMetricsTwoTrackersDistinct(t *testing.T) {
 	observe(t, a, "s", "1")
 	observe(t, b, "s", "1")
 	observe(t, b, "s", "2")
+	flush(t, a) // the flushers collect the event counts
+	flush(t, b)
 	fams := scrape(t, a.Metrics(), b.Metrics()) // one exposition, as after RegisterSet of both
 	if got := value(t, fams, "lastevent_events_accepted_total", map[string]string{"tracker": "a"}); got != 1 {
 		t.Errorf("accepted{tracker=a}: got %v, want 1", got)

@@ -20,7 +20,6 @@ const cacheLineSize = 64
 type shard struct {
 	dirty dirtyStack
 	_     [cacheLineSize - 16]byte // dirtyStack is 16 bytes: head + count
-	hot   hotCounters              // a cache line of its own
 
 	sessions *xsync.MapOf[string, *entry]
 	wake     chan struct{}  // cap 1: "dirty count reached MaxBatch"

@@ -23,6 +23,9 @@ type Stats struct {
 	// BreakersOpen is the number of shards whose circuit breaker is open.
 	BreakersOpen int
 
+	// EventsAccepted and EventsDeduplicated are collected by the flushers
+	// when they next take a session: within one FlushInterval, and exact
+	// after Flush or Close. (Counting them on the Observe path cost 18%.)
 	EventsAccepted     uint64
 	EventsDeduplicated uint64
 	// EventsRejected counts Observe calls that returned an error, by reason
@@ -97,18 +100,12 @@ const (
 	classPerm     = 1
 )
 
-// hotCounters are the per-event counters of one shard, on a cache line of
-// their own: every Observe of the shard's sessions adds to one of them, so
-// striping them per shard (summed on read) keeps them off a single word
-// written by every core, and off the dirty stack's line.
-type hotCounters struct {
-	accepted atomic.Uint64
-	dedup    atomic.Uint64
-	_        [cacheLineSize - 16]byte
-}
-
 // flushCounters are written by one shard's flusher and read by Stats.
+// Accepted and deduplicated events are among them: Observe counts nothing
+// shared (a plain per-slot duplicate count and the Seq it already keeps),
+// and the flusher collects both when it takes a session (see collect).
 type flushCounters struct {
+	accepted, dedup                            atomic.Uint64
 	written, stale, retries, deferred, flushes atomic.Uint64
 	failures                                   [2]atomic.Uint64
 	evicted                                    [2]atomic.Uint64
@@ -133,9 +130,9 @@ func (t *Tracker) Stats() Stats {
 	now := t.cfg.Now()
 	for i := range t.shards {
 		s := &t.shards[i]
-		st.EventsAccepted += s.hot.accepted.Load()
-		st.EventsDeduplicated += s.hot.dedup.Load()
 		c := &s.counts
+		st.EventsAccepted += c.accepted.Load()
+		st.EventsDeduplicated += c.dedup.Load()
 		st.CheckpointsWritten += c.written.Load()
 		st.CheckpointsStale += c.stale.Load()
 		st.Retries += c.retries.Load()

@@ -134,9 +134,20 @@ func (t *Tracker) observe(session, eventID string) (accepted bool, err error) {
 		return false, ErrClosed
 	}
 	if e.HasLocked(h) {
-		e.touch()
+		// Count it in the slot and have the flusher collect the count by
+		// the next cycle; set the CLOCK reference bit. One load of the
+		// state word in the common case.
+		if n := e.CountDuplicateLocked(); n > 0 {
+			s.counts.dedup.Add(n)
+		}
+		st := e.state.Load()
+		if st&stateRef == 0 {
+			e.state.Or(stateRef)
+		}
+		if st&stateQueued == 0 {
+			s.markDirty(e)
+		}
 		e.Unlock()
-		s.hot.dedup.Add(1)
 		return false, nil
 	}
 	// The byte scan runs only for an ID about to be accepted: a duplicate
@@ -154,7 +165,6 @@ func (t *Tracker) observe(session, eventID string) (accepted bool, err error) {
 		return true, ErrClosed // unreachable while Close quiesces first
 	}
 	e.Unlock()
-	s.hot.accepted.Add(1)
 	return true, nil
 }
 
@@ -419,6 +429,7 @@ func (t *Tracker) revive(s *shard, old *entry) (*entry, error) {
 			id, seq := old.Last()
 			made.AdoptLocked(id, seq) // made is not shared yet
 			made.storedSeq.Store(seq)
+			made.counted = seq // carried over, not accepted here
 			return made, false
 		})
 		if made != nil {
