@@ -28,9 +28,9 @@
 // An evicted session comes back transparently on its next Observe or Resume.
 //
 // Every failed write reaches Config.OnError and the rate-limited Logger.
-// Tracker.Metrics returns the tracker's own VictoriaMetrics set (counters
-// striped per shard, summed on scrape); Tracker.Stats the same numbers as a
-// struct. docs/reliability.md and docs/operations.md explain both.
+// Tracker.Metrics returns the tracker's own VictoriaMetrics set (event
+// counts collected by the flushers, so Observe writes no shared counter);
+// Tracker.Stats the same numbers as a struct. docs/reliability.md and docs/operations.md explain both.
 //
 // Concurrency contract: every Tracker method is safe for concurrent use.
 // Observe is linearizable per session and never blocks on I/O; LastEventID

@@ -21,9 +21,10 @@ var (
 
 // trackerMetrics is a Tracker's own metrics.Set. The counters and gauges are
 // computed on scrape from Stats (one snapshot per scrape, written by a
-// metrics writer registered once in New), so the per-event path only adds
-// to its shard's striped counters. The histograms are updated by flushers,
-// once per cycle or Store call, never per event.
+// metrics writer registered once in New). The per-event path writes no
+// shared counter: the flushers collect event counts from each session they
+// take (shard.collect). The histograms are updated by flushers, once per
+// cycle or Store call, never per event.
 type trackerMetrics struct {
 	set           *metrics.Set
 	flushDuration *metrics.PrometheusHistogram // seconds per flush cycle that wrote
