@@ -54,8 +54,9 @@ LOADFLAGS ?=
 load:
 	$(GO) run ./bench/loadgen $(LOADFLAGS)
 
-## bench: the benchmarks, 6 runs each, then benchstat tables comparing
-## lastevent with the floor in the same run (docs/benchmarks.md explains them).
+## bench: the benchmarks, 6 runs each at -cpu 1 and 2, then benchstat tables
+## comparing lastevent with the floor and the bench/baseline implementations in
+## the same run (docs/benchmarks.md explains them). Takes about half an hour.
 BENCHSTAT ?= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHOUT  ?= bench/out/bench.txt
 bench:
@@ -66,7 +67,10 @@ bench:
 	$(BENCHSTAT) -filter '.name:BytesPerSession' $(BENCHOUT)
 	@echo '## lastevent beside the baselines (bench/baseline) and the floor, per case, mode, sessions, window and GOMAXPROCS'
 	$(BENCHSTAT) -filter '.name:Compare' -col /impl $(BENCHOUT)
-	@echo '## scaling: -cpu 1 vs -cpu 2 per implementation'
-	$(BENCHSTAT) -filter '.name:Compare -/mode:serial' -col /gomaxprocs -row /impl,/case,/mode,/sessions,/window $(BENCHOUT)
+	@echo '## scaling: -cpu 1 vs -cpu 2 per implementation, beside the pure-CPU control (MachineParallelism)'
+	$(BENCHSTAT) -filter '(.name:Compare -/mode:serial) OR .name:MachineParallelism' -col /gomaxprocs -row .name,/impl,/case,/mode,/sessions,/window $(BENCHOUT)
 	@echo '## the review scenario: writes/accepted (and its bound), goroutines/event, B/session'
 	$(BENCHSTAT) -filter '.name:Scenario' -col /impl $(BENCHOUT)
+	@echo '## Flush throughput and Store latency per backend (bench/flush_bench_test.go)'
+	$(BENCHSTAT) -filter '.name:Flush' -col /backend $(BENCHOUT)
+	$(BENCHSTAT) -filter '.name:FlushInterleaved' $(BENCHOUT)

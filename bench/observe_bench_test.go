@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -290,95 +289,6 @@ func BenchmarkObserveVsFloor(b *testing.B) {
 			b.ReportMetric(float64(trackerTime)/float64(max(floorTime, 1)), "lastevent/floor")
 		})
 	}
-}
-
-// BenchmarkObserveConcurrent measures Observe across many sessions and on one
-// hot session, serially and from GOMAXPROCS goroutines (b.RunParallel).
-//
-// With many sessions, the goroutines split them: each session is written by
-// one goroutine, as when each SSE stream has its own reader, so sessions=1k
-// shows how independent sessions scale. (If goroutines shared sessions in the
-// same order, one would trail the other and wait on every slot it reaches:
-// a convoy no server has.) On sessions=1 every goroutine writes the one
-// session and contends for its writer flag (lastevent) or record pointer
-// (floor). Goroutines observe disjoint IDs, so case=new IDs are always
-// accepted.
-func BenchmarkObserveConcurrent(b *testing.B) {
-	for _, n := range []struct {
-		name  string
-		count int
-	}{{"1k", manySessions}, {"1", 1}} {
-		sessions := sessionNames(n.count)
-		for _, impl := range impls {
-			for _, mode := range []string{"serial", "parallel"} {
-				for _, c := range cases {
-					name := "impl=" + impl + "/sessions=" + n.name + "/mode=" + mode + "/case=" + c
-					b.Run(name, func(b *testing.B) {
-						benchConcurrent(b, impl, sessions, mode == "parallel", c == "new")
-					})
-				}
-			}
-		}
-	}
-}
-
-func benchConcurrent(b *testing.B, impl string, sessions []string, parallel, fresh bool) {
-	tg := newTarget(b, impl, sessions)
-	workers := 1
-	if parallel {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	pools := make([][]string, workers)
-	for w := range pools {
-		pools[w] = warmIDs
-		if fresh {
-			pools[w] = eventIDs(w*workerPool, workerPool)
-		}
-	}
-	b.ReportAllocs()
-	if !parallel {
-		wk := newWorker(sessions, pools[0])
-		for b.Loop() {
-			if err := tg.observe(wk, fresh); err != nil {
-				b.Fatal(err)
-			}
-		}
-		tg.done(b)
-		return
-	}
-	var nextWorker atomic.Int64
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		w := int(nextWorker.Add(1) - 1)
-		if w >= workers {
-			// RunParallel starts GOMAXPROCS goroutines unless SetParallelism
-			// says otherwise, and this benchmark does not call it.
-			panic(fmt.Sprintf("worker %d of %d: more goroutines than ID pools", w, workers))
-		}
-		wk := newWorker(part(sessions, w, workers), pools[w])
-		for pb.Next() {
-			if err := tg.observe(wk, fresh); err != nil {
-				panic(err) // b.Fatal must not be called from RunParallel's goroutines
-			}
-		}
-	})
-	tg.done(b)
-}
-
-// observe feeds wk's next event to the target and checks the outcome: the
-// Tracker must accept it if fresh and reject it otherwise.
-func (tg target) observe(wk *worker, fresh bool) error {
-	s, id := wk.next()
-	if tg.floor != nil {
-		if !tg.floor.observe(s, id) {
-			return fmt.Errorf("floor: session %q missing", s)
-		}
-		return nil
-	}
-	if ok, err := tg.tracker.Observe(s, id); ok != fresh || err != nil {
-		return fmt.Errorf("Observe(%q, %q): got accepted=%v err=%v, want accepted=%v", s, id, ok, err, fresh)
-	}
-	return nil
 }
 
 // part returns worker w's share of sessions: a disjoint slice when there are

@@ -17,6 +17,13 @@ import (
 // number (see sessionIndex), allocated up front: no map lookup per write,
 // and no growth while memory is being measured.
 //
+// It is not backends/fault's Checker on purpose: that one keeps a map entry
+// per session (about 63 B each, plus the retained event ID) and allocates
+// per write, which would land in the bytes-per-session this tool measures;
+// and it judges what the store reports written, while this one judges what
+// the tracker sends. With -fault-rate or -outage the fault layer sits below
+// this checker, so it still sees every checkpoint the tracker sends.
+//
 // Safe for concurrent use.
 type checkingBackend struct {
 	next core.Backend

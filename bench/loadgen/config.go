@@ -24,6 +24,11 @@ type config struct {
 	Seed          uint64        // seeds the duplicate choices, so runs are repeatable
 	CloseTimeout  time.Duration // bounds Tracker.Close at the end of the run
 	JSON          bool          // print one JSON object instead of the table
+	Backend       backendConfig // -backend, -endpoint, -table, -dynamodb-mode (backend.go)
+	Faults        faultConfig   // -fault-rate, -outage, -latency (fault.go)
+	Tracker       trackerConfig // -max-sessions, -idle-ttl, -metrics-addr (tracker.go)
+	Compare       bool          // run lastevent and both baselines, one column each (compare.go)
+	Impl          string        // implementation to drive, set by -compare; "" = lastevent
 }
 
 // defaultConfig is the review's "Production Risk Assessment" scenario:
@@ -65,14 +70,20 @@ func (c config) validate() error {
 	case c.CloseTimeout <= 0:
 		return fmt.Errorf("-close-timeout %v: must be positive", c.CloseTimeout)
 	}
-	return nil
+	if err := c.Faults.validate(); err != nil {
+		return err
+	}
+	if err := c.Tracker.validate(); err != nil {
+		return err
+	}
+	return c.Backend.validate()
 }
 
 const usageText = `Usage: go run ./bench/loadgen [flags]
 
 Replays the architecture review's production scenario (100 sessions x 10
-events/s, 10%% replayed duplicates) against the memory backend through
-shard.Tracker, prints a progress line per second on stderr, and ends with the
+events/s, 10%% replayed duplicates) against the memory backend (or a
+DynamoDB table with -backend dynamodb) through shard.Tracker, prints a progress line per second on stderr, and ends with the
 review's "Current Performance Profile" table: measured value, the review's
 target, PASS/FAIL.
 
@@ -105,6 +116,10 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the duplicate choices")
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", cfg.CloseTimeout, "bound on the final Tracker.Close")
 	fs.BoolVar(&cfg.JSON, "json", cfg.JSON, "print one JSON object on stdout instead of the table (progress stays on stderr)")
+	cfg.Backend.addFlags(fs)
+	cfg.Faults.addFlags(fs)
+	cfg.Tracker.addFlags(fs)
+	fs.BoolVar(&cfg.Compare, "compare", cfg.Compare, "run the scenario on lastevent and the bench/baseline implementations (reviewed, mutexmap), one column each")
 	fs.Usage = func() {
 		fmt.Fprintf(output, usageText)
 		fs.PrintDefaults()

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/lastevent/lastevent/shard"
 )
 
 const (
@@ -74,6 +77,8 @@ type counts struct {
 	dropped       uint64 // due but skipped because the worker was more than maxLag behind
 	dedupErrors   uint64 // a new ID refused, or a duplicate accepted
 	observeErrors uint64 // Observe returned an error
+	tooMany       uint64 // Observe refused a new session: shard.ErrTooManySessions (backpressure, not an error)
+	reaccepted    uint64 // replays accepted again by a session evicted since (by design, with eviction on)
 }
 
 func (c *counts) add(o counts) {
@@ -83,6 +88,8 @@ func (c *counts) add(o counts) {
 	c.dropped += o.dropped
 	c.dedupErrors += o.dedupErrors
 	c.observeErrors += o.observeErrors
+	c.tooMany += o.tooMany
+	c.reaccepted += o.reaccepted
 }
 
 // liveCounts is what a worker publishes after each chunk of events, for
@@ -113,6 +120,7 @@ type worker struct {
 	hist      histogram
 	failure   string // the first correctness failure, for the report
 	live      liveCounts
+	evicting  bool // sessions may be evicted: replays may be accepted again
 }
 
 func newWorker(sessions []session, obs observer, cfg config, sampleMask uint64, id int) *worker {
@@ -128,6 +136,7 @@ func newWorker(sessions []session, obs observer, cfg config, sampleMask uint64, 
 		sampleMask: sampleMask,
 		rng:        rand.New(rand.NewPCG(cfg.Seed, uint64(id))),
 		buf:        make([]byte, 0, 20), // the longest uint64
+		evicting:   cfg.Tracker.evicting(),
 	}
 }
 
@@ -216,6 +225,8 @@ func (w *worker) emit() {
 
 	w.counts.observed++
 	switch {
+	case errors.Is(err, shard.ErrTooManySessions):
+		w.counts.tooMany++
 	case err != nil:
 		w.counts.observeErrors++
 		w.fail("session %s event %s: Observe: %v", s.name, eventID, err)
@@ -223,7 +234,10 @@ func (w *worker) emit() {
 		w.counts.accepted++
 		s.accepted++
 		s.lastAccepted = id
-		if dup {
+		switch {
+		case dup && w.evicting:
+			w.counts.reaccepted++ // its session may have been evicted: the window went with it
+		case dup:
 			w.counts.dedupErrors++
 			w.fail("session %s event %s: replayed duplicate was accepted", s.name, eventID)
 		}

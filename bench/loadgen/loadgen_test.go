@@ -264,7 +264,7 @@ func TestVerifyPersistedCountsLostSessions(t *testing.T) {
 		{Session: sessionName(1), EventID: "2", Seq: 2}, // stale: lost the newest
 		{Session: sessionName(3), EventID: "1", Seq: 1}, // should not exist
 	}, results) // sessionName(2) was never stored
-	lost, first := verifyPersisted(sessions, mem)
+	lost, first := verifyPersisted(sessions, mem.Get)
 	if lost != 3 {
 		t.Errorf("sessions lost: got %d, want 3", lost)
 	}

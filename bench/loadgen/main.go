@@ -5,6 +5,27 @@
 //	go run ./bench/loadgen                      # 100 sessions x 10 events/s for 10s
 //	go run ./bench/loadgen -json -duration 3s   # one JSON object on stdout
 //	go run ./bench/loadgen -sessions 100000 -rate 100 -duration 5s
+//	go run ./bench/loadgen -compare             # lastevent beside the two baselines
+//	go run ./bench/loadgen -fault-rate 0.2 -outage 2s -latency 5ms
+//	tools/dynalite/run.sh go run ./bench/loadgen -backend dynamodb -dynamodb-mode batch
+//
+// -backend dynamodb writes to a DynamoDB table (-table, created if missing;
+// -endpoint, default $LASTEVENT_DYNAMODB_ENDPOINT, e.g. dynalite) in
+// -dynamodb-mode conditional or batch, reads every checkpoint back to verify
+// it, and adds a "store:" line (and JSON fields) with the calls by operation,
+// throttles, errors and write latency p50/p99 (backend.go).
+//
+// -fault-rate F, -outage DURATION and -latency DURATION put backends/fault
+// between the tracker and the store: a share F of checkpoints fail
+// retryable, every call fails for DURATION from the middle of the run, and
+// each Store call waits the added latency. The checks are unchanged (no
+// checkpoint may be lost or regress); a "faults:" line (and JSON fields)
+// counts what was injected (fault.go).
+//
+// -compare runs the same scenario on lastevent, then on the baselines of
+// bench/baseline (reviewed: the reviewed design; mutexmap: one mutex-guarded
+// map written whole every -flush-interval), and prints the table with one
+// column per implementation. Its exit status follows lastevent's checks.
 //
 // The scenario: -sessions sessions each receive -rate events per second for
 // -duration, of which a -dup-ratio share replay one of the session's last
@@ -70,6 +91,9 @@ func realMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
+	if cfg.Compare {
+		return compareMain(ctx, cfg, os.Stdout, os.Stderr)
+	}
 	r, err := run(ctx, cfg, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/lastevent/lastevent/shard"
 )
 
 // progress prints one line per second while the run goes: totals so far and
@@ -14,14 +12,14 @@ import (
 type progress struct {
 	out     io.Writer
 	workers []*worker
-	tracker *shard.Tracker
+	tracker system
 	backend *checkingBackend
 	target  float64 // events/s requested
 	stop    chan struct{}
 	done    chan struct{}
 }
 
-func startProgress(out io.Writer, workers []*worker, t *shard.Tracker, b *checkingBackend, target float64, g *gate) *progress {
+func startProgress(out io.Writer, workers []*worker, t system, b *checkingBackend, target float64, g *gate) *progress {
 	p := &progress{out: out, workers: workers, tracker: t, backend: b, target: target,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go p.run(g)

@@ -80,6 +80,10 @@ type report struct {
 	CorrectnessOK bool    `json:"correctness_ok"` // decides the exit status
 	PerformanceOK bool    `json:"performance_ok"` // reported only
 
+	backendReport // the store: calls, throttles, write latency (backend.go)
+	faultReport   // injected faults (fault.go)
+	trackerReport // the tracker's Stats: failures, retries, breakers, evictions, lag (tracker.go)
+
 	heapPre uint64 // live heap before the tracker was created
 }
 
@@ -188,11 +192,9 @@ func (r *report) evaluate() {
 // writeTable prints the scenario, the review's "Current Performance
 // Profile" table with this run's values, and the verdict.
 func (r *report) writeTable(w io.Writer) {
-	fmt.Fprintf(w, "lastevent loadgen: %s sessions x %g events/s for %gs (%s events/s), %.0f%% duplicates, window %d, %d shards, flush %gms, %d workers, GOMAXPROCS %d\n\n",
-		group(uint64(r.Sessions)), r.RatePerSession, r.DurationS, si(r.TargetRate), 100*r.DupRatio,
-		r.Window, r.Shards, r.FlushIntervalMS, r.Workers, r.GOMAXPROCS)
+	r.writeScenario(w)
 	fmt.Fprintln(w, "Current Performance Profile")
-	rows := [][4]string{{"Metric", "Measured", "Target (review)", "Status"}}
+	rows := [][]string{{"Metric", "Measured", "Target (review)", "Status"}}
 	for _, c := range r.Checks {
 		status := "PASS"
 		if !c.Pass {
@@ -201,7 +203,7 @@ func (r *report) writeTable(w io.Writer) {
 		if c.Correctness {
 			status += "*"
 		}
-		rows = append(rows, [4]string{c.Metric, c.Measured, c.Target, status})
+		rows = append(rows, []string{c.Metric, c.Measured, c.Target, status})
 	}
 	writeMarkdownTable(w, rows)
 	fmt.Fprintln(w, "* correctness check: a FAIL makes the exit status 1; the other rows are reported only.")
@@ -211,6 +213,9 @@ func (r *report) writeTable(w io.Writer) {
 		group(r.EventsObserved), group(r.EventsAccepted), group(r.EventsDeduplicated), group(r.EventsDroppedByGenerator))
 	fmt.Fprintf(w, "backend: %s checkpoints written, %s stale, %s Store calls, %s write failures retried\n",
 		group(r.BackendWrites), group(r.BackendStale), group(r.StoreCalls), group(r.WriteFailures))
+	r.backendReport.writeLine(w)
+	r.faultReport.writeLine(w)
+	r.trackerReport.writeLine(w)
 	fmt.Fprintf(w, "latency: %s Observe calls timed (every %d), p50 %v, p99 %v, p99.9 %v, max %v\n",
 		group(r.ObserveSamples), r.ObserveSampleEvery, time.Duration(r.ObserveP50NS), time.Duration(r.ObserveP99NS),
 		time.Duration(r.ObserveP999NS), time.Duration(r.ObserveMaxNS))
@@ -235,14 +240,23 @@ func (r *report) writeJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-func writeMarkdownTable(w io.Writer, rows [][4]string) {
-	var width [4]int
+// writeScenario prints the scenario line that heads a table.
+func (r *report) writeScenario(w io.Writer) {
+	fmt.Fprintf(w, "lastevent loadgen: %s sessions x %g events/s for %gs (%s events/s), %.0f%% duplicates, window %d, %d shards, flush %gms, %d workers, GOMAXPROCS %d\n\n",
+		group(uint64(r.Sessions)), r.RatePerSession, r.DurationS, si(r.TargetRate), 100*r.DupRatio,
+		r.Window, r.Shards, r.FlushIntervalMS, r.Workers, r.GOMAXPROCS)
+}
+
+// writeMarkdownTable prints rows, the first a header, every row as long
+// as the header.
+func writeMarkdownTable(w io.Writer, rows [][]string) {
+	width := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, cell := range row {
 			width[i] = max(width[i], len([]rune(cell)))
 		}
 	}
-	line := func(row [4]string) {
+	line := func(row []string) {
 		var b strings.Builder
 		for i, cell := range row {
 			b.WriteString("| ")
@@ -253,7 +267,7 @@ func writeMarkdownTable(w io.Writer, rows [][4]string) {
 		fmt.Fprintln(w, b.String())
 	}
 	line(rows[0])
-	var sep [4]string
+	sep := make([]string, len(width))
 	for i := range sep {
 		sep[i] = strings.Repeat("-", width[i])
 	}

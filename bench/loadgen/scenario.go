@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lastevent/lastevent/backends/memory"
 	"github.com/lastevent/lastevent/core"
 	"github.com/lastevent/lastevent/shard"
 )
@@ -34,26 +33,37 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	// takes the memory baseline, so the heap delta is the tracker's and the
 	// backend's.
 	sessions := make([]session, cfg.Sessions)
-	mem := memory.New()
-	chk := newCheckingBackend(mem, cfg.Sessions)
+	names := make([]string, cfg.Sessions)
 	for i := range sessions {
 		sessions[i].name = sessionName(i)
+		names[i] = sessions[i].name
 	}
+	be, err := openStore(ctx, cfg, names) // backend.go: memory or DynamoDB
+	if err != nil {
+		return nil, err
+	}
+	defer be.close()
+	faulty, fb := cfg.Faults.wrap(be, cfg) // fault.go: be itself unless -fault-rate, -outage or -latency
+	chk := newCheckingBackend(faulty, cfg.Sessions)
 
 	r, err := drive(ctx, cfg, sessions, chk, logw)
 	if err != nil {
 		return nil, err
 	}
 
-	st := mem.Stats()
-	r.BackendWrites = st.Writes
-	r.BackendStale = st.Stale
+	r.BackendWrites, r.BackendStale = be.writesAndStale(chk)
+	r.backendReport = be.report()
+	r.faultReport = cfg.Faults.report(fb)
 	r.StoreCalls = chk.storeCalls.Load()
 	r.CheckpointRegressions = chk.regressions.Load()
 	r.UnknownSessionWrites = chk.unknown.Load()
 	r.setCoalescing(cfg.FlushInterval)
 
-	lost, firstLost := verifyPersisted(sessions, mem)
+	get, err := be.stored(names)
+	if err != nil {
+		return nil, err
+	}
+	lost, firstLost := verifyPersisted(sessions, get)
 	r.SessionsLost = lost
 	r.PersistenceSuccessRatio = float64(cfg.Sessions-lost) / float64(cfg.Sessions)
 	if r.FirstFailure == "" {
@@ -66,7 +76,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	r.BackendBytesPerSession = float64(int64(liveHeap())-int64(r.heapPre)) / float64(cfg.Sessions)
 	r.TrackerBytesPerSession = r.BytesPerSession - r.BackendBytesPerSession
 	runtime.KeepAlive(sessions) // they were in the heapPre baseline too
-	runtime.KeepAlive(chk)      // and chk holds mem
+	runtime.KeepAlive(chk)      // and chk holds the backend
 	r.evaluate()
 	return r, nil
 }
@@ -76,14 +86,21 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 func drive(ctx context.Context, cfg config, sessions []session, backend *checkingBackend, logw io.Writer) (*report, error) {
 	heapPre := liveHeap()
 	var writeFailures atomic.Uint64
-	t, err := shard.New(backend, shard.Config{
+	t, err := startSystem(cfg, backend, shard.Config{
 		Shards:        cfg.Shards,
 		Window:        cfg.Window,
 		FlushInterval: cfg.FlushInterval,
 		OnError:       func(shard.WriteFailure) { writeFailures.Add(1) },
 		Logger:        slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		MaxSessions:   cfg.Tracker.MaxSessions,
+		IdleTTL:       cfg.Tracker.IdleTTL,
 	})
 	if err != nil {
+		return nil, err
+	}
+	watch, err := startWatch(cfg.Tracker, t) // tracker.go: flush lag sampling, -metrics-addr
+	if err != nil {
+		_ = t.Close(context.Background())
 		return nil, err
 	}
 
@@ -131,7 +148,7 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 		ElapsedS:           elapsed.Seconds(),
 		DupRatio:           cfg.DupRatio,
 		Window:             cfg.Window,
-		Shards:             t.Shards(),
+		Shards:             shardsOf(t),
 		FlushIntervalMS:    float64(cfg.FlushInterval) / float64(time.Millisecond),
 		Workers:            len(workers),
 		GOMAXPROCS:         runtime.GOMAXPROCS(0),
@@ -167,6 +184,9 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 		r.CloseError = err.Error()
 	}
 	r.CloseS = time.Since(closeStart).Seconds()
+	watch.stop(&r.trackerReport)
+	r.RejectedTooManySessions = c.tooMany
+	r.ReplaysReacceptedEvicting = c.reaccepted
 	r.WriteFailures = writeFailures.Load()
 	return r, nil
 }
@@ -176,10 +196,10 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 // number of events accepted. A session that accepted nothing must have no
 // checkpoint. It returns how many sessions differ and a description of the
 // first.
-func verifyPersisted(sessions []session, mem *memory.Backend) (lost int, first string) {
+func verifyPersisted(sessions []session, get func(string) (core.Checkpoint, bool)) (lost int, first string) {
 	for i := range sessions {
 		s := &sessions[i]
-		got, ok := mem.Get(s.name)
+		got, ok := get(s.name)
 		var want core.Checkpoint
 		if s.accepted > 0 {
 			want = core.Checkpoint{Session: s.name, EventID: strconv.FormatUint(s.lastAccepted, 10), Seq: s.accepted}
