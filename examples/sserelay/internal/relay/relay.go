@@ -95,7 +95,12 @@ func (r *Relay) Run(ctx context.Context) error {
 		},
 		// After a restart the Tracker knows only the checkpoint, not the
 		// events before it that the upstream's overlap resends: the
-		// anchor drops those. From then on the Tracker's window does.
+		// anchor drops those. It stays on until MaxOverlap events have
+		// been accepted after the checkpoint: before that, a reconnect's
+		// overlap still reaches back past what the Tracker's window holds
+		// (a CI run caught exactly that: a reconnect two events after the
+		// restart replayed four events from before the checkpoint as
+		// new). From then on the Tracker's window drops the overlap.
 		Anchor: AnchorOnce,
 	}, r.accept)
 }

@@ -59,9 +59,10 @@ type FollowOptions struct {
 	// it, or the upstream is quiet for Settle, and then hands them on: the
 	// upstream replayed nothing. Held events are discarded if the
 	// connection ends first; the next connection asks for the same
-	// position. AnchorOnce anchors only until the first connection that
-	// resolved it (a caller that deduplicates by itself afterwards, like
-	// the relay's Tracker); AnchorEvery anchors every connection.
+	// position. AnchorOnce anchors until a connection resolved it and
+	// MaxOverlap events followed (a caller that deduplicates by itself
+	// afterwards, like the relay's Tracker, whose window then covers any
+	// overlap); AnchorEvery anchors every connection.
 	Anchor AnchorMode
 	// StopOnReject makes Follow return ErrRejected on a 4xx answer other
 	// than 429 instead of retrying.
@@ -75,7 +76,8 @@ type AnchorMode uint8
 const (
 	// AnchorNever hands on every event.
 	AnchorNever AnchorMode = iota
-	// AnchorOnce anchors connections until one resolved the anchor.
+	// AnchorOnce anchors connections until one resolved the anchor and
+	// MaxOverlap events were handed on after it.
 	AnchorOnce
 	// AnchorEvery anchors every connection that starts at an ID.
 	AnchorEvery
@@ -92,15 +94,29 @@ func (s *Source) Follow(ctx context.Context, opts FollowOptions, handle func(Eve
 	anchoring := opts.Anchor != AnchorNever
 	retry := time.Duration(0) // the upstream's retry field, once sent
 	failures := 0
+	// handed counts the events handed on since the first anchor resolved:
+	// AnchorOnce anchors until MaxOverlap of them, because until then a
+	// reconnect's overlap can still reach back before the first anchor.
+	resolvedOnce, handed := false, 0
+	counted := func(e Event) error {
+		if resolvedOnce {
+			handed++
+		}
+		return handle(e)
+	}
 	for {
 		// Only a connection that starts at an ID can get an overlap.
 		needAnchor := anchoring && pos.Set && s.MaxOverlap > 0
 		c := connection{src: s, anchor: pos, anchoring: needAnchor}
-		delivered, resolved, err := c.run(ctx, handle, &pos)
+		delivered, resolved, err := c.run(ctx, counted, &pos)
 		if c.retrySet {
 			retry = c.retry
 		}
-		if opts.Anchor == AnchorOnce && (resolved || !needAnchor) {
+		if resolved && !resolvedOnce {
+			resolvedOnce = true
+			handed = 0 // only what follows the anchor: the overlap was dropped
+		}
+		if opts.Anchor == AnchorOnce && ((resolvedOnce && handed >= s.MaxOverlap) || !needAnchor) {
 			anchoring = false
 		}
 		var he handlerError

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,27 +142,37 @@ func TestAnchorDiscardsHeldOnDisconnect(t *testing.T) {
 	}
 }
 
-// AnchorOnce stops anchoring after the first resolved connection, and
-// Position chooses the Last-Event-ID of each reconnect.
+// AnchorOnce anchors until a connection resolved the anchor and MaxOverlap
+// (4) events followed it: a reconnect before that is anchored again, since
+// its overlap may reach back before the first anchor; after it, the overlap
+// is the caller's to drop. Position chooses each reconnect's Last-Event-ID.
 func TestAnchorOnceAndPosition(t *testing.T) {
 	s := &scripted{serve: func(conn int, w *sse.Writer, r *http.Request) {
 		switch conn {
 		case 1:
 			send(w, "c", "d") // overlap c, then d; then the stream ends
+		case 2:
+			send(w, "d", "e", "f", "g", "h") // 1 event since the anchor: anchored at d again
 		default:
-			send(w, "d", "e") // overlap d: not anchored any more, the caller's to drop
+			send(w, "h", "i") // 5 since: not anchored, h is the caller's to drop
 			wait(r)
 		}
 	}}
+	var reconnects atomic.Int32
 	got := follow(t, newSource(t, s, 4), FollowOptions{
 		Start: at("c"), Anchor: AnchorOnce,
-		Position: func() Position { return at("d") },
-	}, 3)
-	if !slices.Equal(got, []string{"d", "d", "e"}) {
-		t.Fatalf("got %v, want [d d e]", got)
+		Position: func() Position {
+			if reconnects.Add(1) == 1 {
+				return at("d")
+			}
+			return at("h")
+		},
+	}, 7)
+	if want := []string{"d", "e", "f", "g", "h", "h", "i"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
-	if ids := s.lastEventIDs(); !slices.Equal(ids, []string{"c", "d"}) {
-		t.Fatalf("Last-Event-IDs sent: %v, want [c d]", ids)
+	if ids := s.lastEventIDs(); !slices.Equal(ids, []string{"c", "d", "h"}) {
+		t.Fatalf("Last-Event-IDs sent: %v, want [c d h]", ids)
 	}
 }
 
