@@ -12,7 +12,9 @@ package shard
 // the writer flag and moves to a live entry that carries the evicted one's
 // last checkpoint over (Tracker.revive); one that arrives after the removal
 // creates a new entry, whose first write is preceded by a Load of the stored
-// checkpoint (adopt). Either way its Seq continues the evicted one's.
+// checkpoint (adopt). Either way the stored Seq continues the evicted one's;
+// in memory, the second way counts from 1 until that first write, and its
+// window starts empty (the first way carries the last ID over).
 
 // sweep visits entries with the CLOCK hand and evicts idle ones, and under
 // MaxSessions pressure (over seven eighths of MaxSessions in memory, or a
