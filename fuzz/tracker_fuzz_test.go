@@ -1,0 +1,316 @@
+package fuzz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lastevent/lastevent/backends/fault"
+	"github.com/lastevent/lastevent/backends/memory"
+	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/testmodel"
+	"github.com/lastevent/lastevent/shard"
+)
+
+const (
+	scriptSessions = 3
+	maxOps         = 128
+	// generous bounds calls that must succeed; it only detects hangs.
+	generous = 30 * time.Second
+	// faultWait bounds a Flush while faults are injected.
+	faultWait = 5 * time.Millisecond
+)
+
+// script runs one decoded operation script.
+type script struct {
+	t        *testing.T
+	cfg      shard.Config
+	store    *memory.Backend
+	checker  *fault.Checker
+	faults   *fault.Backend
+	faulty   bool
+	tr       *shard.Tracker
+	sessions [scriptSessions]testmodel.Session
+	fresh    int
+}
+
+// FuzzTracker decodes a configuration and a script of two-byte operations
+// from the input and runs them on a Tracker over fault.Backend →
+// fault.Checker → memory, and on a sequential model. Every dedup answer,
+// LastEventID and Checkpoint must equal the model's; a Flush must succeed
+// while no fault is injected; whenever Flush returns nil the store must
+// hold exactly the model's newest checkpoint of every session; no stored
+// checkpoint may move backwards; and after the faults are healed a final
+// Flush must store everything.
+//
+// Header: byte 0 picks the window (1 to 8) and shards (1 to 4), byte 1 seeds
+// the fault backend. Operations (kind, arg), kind modulo 8:
+//
+//	0, 1  Observe of session arg%3: a fresh ID, a recent one, the one
+//	      exactly W back or W+1 back (arg/3 % 4)
+//	2     Observe of another session's newest ID (dedup is per session)
+//	3     read LastEventID and Checkpoint of every session
+//	4     Flush
+//	5     inject faults drawn from arg (0 heals): item errors, permanent
+//	      share, throttling, partial batches, lost replies, Load errors,
+//	      an outage
+//	6     restart: heal, Close, New on the same store, Resume every session
+//	7     Resume of session arg%3 (answered from memory when it knows its
+//	      history)
+func FuzzTracker(f *testing.F) {
+	f.Add([]byte{0x13, 7, 0, 0, 0, 3, 1, 6, 4, 0, 5, 0xff, 0, 1, 4, 0, 6, 0, 1, 4})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		s := newScript(t, data[0], data[1])
+		defer s.close()
+		// At most maxOps operations: a longer script finds nothing a
+		// shorter one cannot, and Flushes during faults wait faultWait.
+		for i := 2; i+1 < len(data) && i < 2+2*maxOps; i += 2 {
+			s.step(i/2-1, data[i]%8, int(data[i+1]))
+		}
+		s.finish()
+	})
+}
+
+func newScript(t *testing.T, shape, seed byte) *script {
+	s := &script{t: t, store: memory.New()}
+	s.cfg = shard.Config{Window: 1 << (shape % 4), Shards: 1 << (shape / 4 % 3), Logger: quietLogger(),
+		FlushInterval: time.Hour, MaxBatch: 256, StoreTimeout: generous,
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 2 * time.Millisecond,
+		BreakerThreshold: 2, BreakerResetTimeout: time.Millisecond}
+	s.checker = fault.NewChecker(s.store)
+	s.faults = fault.New(s.checker, fault.Config{Seed: uint64(seed)})
+	tr, err := shard.New(s.faults, s.cfg)
+	if err != nil {
+		t.Fatalf("New(%+v): %v", s.cfg, err)
+	}
+	s.tr = tr
+	return s
+}
+
+func name(i int) string { return "s" + strconv.Itoa(i) }
+
+func (s *script) step(op int, kind byte, arg int) {
+	t := s.t
+	switch kind {
+	case 0, 1, 2:
+		i := arg % scriptSessions
+		id := s.pickID(i, kind, arg)
+		got, err := s.tr.Observe(name(i), id)
+		want := s.sessions[i].Observe(id, s.cfg.Window)
+		if err != nil || got != want {
+			t.Fatalf("op %d: Observe(%s, %s): got (%t, %v), want (%t, nil)", op, name(i), id, got, err, want)
+		}
+	case 3:
+		s.checkReads(op)
+	case 4:
+		err := s.flush()
+		switch {
+		case err == nil:
+			s.checkStored(fmt.Sprintf("op %d: after Flush returned nil", op))
+		case !s.faulty:
+			t.Fatalf("op %d: Flush with no fault injected: %v", op, err)
+		case !errors.Is(err, shard.ErrUnflushed):
+			t.Fatalf("op %d: Flush: got %v, want an error wrapping ErrUnflushed", op, err)
+		}
+	case 5:
+		s.setFaults(byte(arg))
+	case 6:
+		s.restart(op)
+	case 7:
+		i := arg % scriptSessions
+		cp, err := s.resume(name(i))
+		// Every session the tracker holds knows its history, or is new
+		// here and has none stored; either way Resume changes nothing it
+		// does not fail on.
+		if err == nil {
+			s.wantCheckpoint(op, "Resume", i, cp, cp.Seq > 0)
+		} else if !s.faulty {
+			t.Fatalf("op %d: Resume(%s) with no fault injected: %v", op, name(i), err)
+		}
+	}
+	s.checkReads(op)
+	if err := s.checker.Err(); err != nil {
+		t.Fatalf("op %d: %v", op, err)
+	}
+}
+
+// pickID chooses an ID for session i that probes its window.
+func (s *script) pickID(i int, kind byte, arg int) string {
+	sp := &s.sessions[i]
+	w, n := s.cfg.Window, len(sp.History)
+	if kind == 2 {
+		if other := &s.sessions[(i+1)%scriptSessions]; len(other.History) > 0 {
+			return other.Last()
+		}
+	}
+	switch arg / scriptSessions % 4 {
+	case 1:
+		if len(sp.Window) > 0 {
+			return sp.Window[arg%len(sp.Window)]
+		}
+	case 2:
+		if len(sp.Window) == w {
+			return sp.Window[0]
+		}
+	case 3:
+		if n > w {
+			return sp.History[n-w-1]
+		}
+	}
+	s.fresh++
+	return "e" + strconv.Itoa(s.fresh)
+}
+
+func (s *script) setFaults(arg byte) {
+	s.faulty = arg != 0
+	rate := func(bit uint, p float64) float64 {
+		if arg>>bit&1 == 1 {
+			return p
+		}
+		return 0
+	}
+	cfg := fault.Config{
+		ErrorRate:      float64(arg&3) / 4,
+		PartialRate:    rate(2, 0.5),
+		LostReplyRate:  rate(3, 0.5),
+		ThrottleRate:   rate(4, 0.3),
+		PermanentShare: rate(5, 0.5),
+		LoadErrorRate:  rate(6, 1),
+	}
+	if err := s.faults.Set(cfg); err != nil {
+		s.t.Fatalf("fault.Set(%+v): %v", cfg, err)
+	}
+	if arg>>7 == 1 {
+		s.faults.StartOutage(0) // until the next Set
+	}
+}
+
+// resume calls Resume, again while the shard's circuit breaker refuses the
+// Load and no fault is injected (testmodel.Resume).
+func (s *script) resume(session string) (core.Checkpoint, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), generous)
+	defer cancel()
+	return testmodel.Resume(ctx, s.tr, session, s.cfg.BreakerResetTimeout, !s.faulty)
+}
+
+func (s *script) flush() error {
+	wait := generous
+	if s.faulty {
+		wait = faultWait
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	return s.tr.Flush(ctx)
+}
+
+// restart heals the store, closes the tracker (which must store
+// everything), starts a new one on the same store and resumes every
+// session: each continues its stored Seq, and only its newest ID is in its
+// window.
+func (s *script) restart(op int) {
+	t := s.t
+	s.setFaults(0)
+	ctx, cancel := context.WithTimeout(context.Background(), generous)
+	defer cancel()
+	if err := s.tr.Close(ctx); err != nil {
+		t.Fatalf("op %d: Close before restart: %v", op, err)
+	}
+	s.checkStored(fmt.Sprintf("op %d: after Close", op))
+	tr, err := shard.New(s.faults, s.cfg)
+	if err != nil {
+		s.tr = nil
+		t.Fatalf("op %d: New after restart: %v", op, err)
+	}
+	s.tr = tr
+	for i := range s.sessions {
+		cp, err := s.resume(name(i))
+		if err != nil {
+			t.Fatalf("op %d: Resume(%s) after restart: %v", op, name(i), err)
+		}
+		s.wantCheckpoint(op, "Resume after restart", i, cp, cp.Seq > 0)
+		s.sessions[i].Reload()
+	}
+}
+
+func (s *script) checkReads(op int) {
+	for i := range s.sessions {
+		cp, ok := s.tr.Checkpoint(name(i))
+		s.wantCheckpoint(op, "Checkpoint", i, cp, ok)
+		id, ok := s.tr.LastEventID(name(i))
+		if want := s.sessions[i].Last(); id != want || ok != (want != "") {
+			s.t.Fatalf("op %d: LastEventID(%s): got (%q, %t), want (%q, %t)", op, name(i), id, ok, want, want != "")
+		}
+	}
+}
+
+func (s *script) wantCheckpoint(op int, what string, i int, cp core.Checkpoint, ok bool) {
+	sp := &s.sessions[i]
+	want := core.Checkpoint{Session: name(i), EventID: sp.Last(), Seq: sp.Seq()}
+	if sp.Seq() == 0 {
+		want = core.Checkpoint{}
+		if cp.Session != "" { // Resume names the session even with nothing stored
+			want.Session = name(i)
+		}
+	}
+	if cp != want || ok != (sp.Seq() > 0) {
+		s.t.Fatalf("op %d: %s(%s): got (%+v, %t), want (%+v, %t)", op, what, name(i), cp, ok, want, sp.Seq() > 0)
+	}
+}
+
+// checkStored requires the store to hold exactly the model's newest
+// checkpoint of every session.
+func (s *script) checkStored(when string) {
+	for i := range s.sessions {
+		sp := &s.sessions[i]
+		got, ok := s.store.Get(name(i))
+		want := core.Checkpoint{Session: name(i), EventID: sp.Last(), Seq: sp.Seq()}
+		if sp.Seq() == 0 {
+			if ok {
+				s.t.Fatalf("%s: stored %s: got %+v, want nothing", when, name(i), got)
+			}
+			continue
+		}
+		if got != want {
+			s.t.Fatalf("%s: stored %s: got %+v, want %+v", when, name(i), got, want)
+		}
+	}
+}
+
+// finish heals the store; a Flush must then store every newest
+// checkpoint, and the checker must confirm it.
+func (s *script) finish() {
+	s.setFaults(0)
+	if err := s.flush(); err != nil {
+		s.t.Fatalf("final Flush after healing: %v", err)
+	}
+	s.checkStored("after the final Flush")
+	want := make(map[string]core.Checkpoint)
+	for i := range s.sessions {
+		if sp := &s.sessions[i]; sp.Seq() > 0 {
+			want[name(i)] = core.Checkpoint{Session: name(i), EventID: sp.Last(), Seq: sp.Seq()}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), generous)
+	defer cancel()
+	if err := s.checker.Verify(ctx, want); err != nil {
+		s.t.Fatalf("fault.Checker.Verify: %v", err)
+	}
+}
+
+// close releases the tracker whatever happened, so no flusher outlives the
+// input.
+func (s *script) close() {
+	if s.tr == nil {
+		return
+	}
+	_ = s.faults.Set(fault.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), generous)
+	defer cancel()
+	_ = s.tr.Close(ctx)
+}
