@@ -20,6 +20,7 @@ import (
 	lastdynamo "github.com/lastevent/lastevent/backends/dynamodb"
 	"github.com/lastevent/lastevent/backends/memory"
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/dynalite"
 	"github.com/lastevent/lastevent/shard"
 )
 
@@ -168,14 +169,7 @@ func newFlushBackend(b *testing.B, impl string) core.Backend {
 	tp := http.DefaultTransport.(*http.Transport).Clone()
 	tp.MaxIdleConnsPerHost = 64 // as many as requests in flight: no reconnects
 	b.Cleanup(tp.CloseIdleConnections)
-	client := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(ep),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "bench", SecretAccessKey: "bench"}, nil
-		}),
-		HTTPClient: &http.Client{Transport: tp},
-	})
+	client := dynalite.Client(ep, &http.Client{Transport: tp})
 	cfg := lastdynamo.Config{Table: fmt.Sprintf("bench-flush-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	if impl == "dynamodb-batch" {
 		cfg.Mode = lastdynamo.Batch

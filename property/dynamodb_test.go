@@ -1,7 +1,6 @@
 package property
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,11 +12,8 @@ import (
 
 	lastdynamo "github.com/lastevent/lastevent/backends/dynamodb"
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/dynalite"
 )
-
-// dynamoEndpointEnv names the DynamoDB endpoint (`make test` starts dynalite
-// and sets it) the state machine also runs against when it is set.
-const dynamoEndpointEnv = "LASTEVENT_DYNAMODB_ENDPOINT"
 
 // httpTransport is shared by every DynamoDB client of the package, so
 // TestMain can close its idle keep-alive connections (and their goroutines)
@@ -29,18 +25,11 @@ var httpTransport = http.DefaultTransport.(*http.Transport).Clone()
 // (deleted when it ends) and one Backend shared by its command sequences,
 // which use distinct session names.
 func dynamoBackend(t *testing.T) (backendUnderTest, bool) {
-	ep := os.Getenv(dynamoEndpointEnv)
-	if ep == "" {
+	ep, ok := dynalite.Endpoint()
+	if !ok {
 		return backendUnderTest{}, false
 	}
-	client := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(ep),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "lastevent-property"}, nil
-		}),
-		HTTPClient: &http.Client{Transport: httpTransport, Timeout: generous},
-	})
+	client := dynalite.Client(ep, &http.Client{Transport: httpTransport, Timeout: generous})
 	cfg := lastdynamo.Config{Table: fmt.Sprintf("le-property-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	ctx, cancel := contextWithTimeout(generous)
 	defer cancel()

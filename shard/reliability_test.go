@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lastevent/lastevent/backends/fault"
 	"github.com/lastevent/lastevent/backends/memory"
 	"github.com/lastevent/lastevent/core"
 	"github.com/lastevent/lastevent/shard"
@@ -285,7 +286,8 @@ func TestTooManySessionsWhenAllDirty(t *testing.T) {
 // known: the stored checkpoint must be its last ID with Seq equal to the
 // number of events, and no write may ever move it backwards.
 func TestEvictionRacingObserve(t *testing.T) {
-	rec := newRecordingBackend(memory.New())
+	mb := memory.New()
+	rec := fault.NewChecker(mb) // fails the check on any stored checkpoint moving backwards
 	const sessions, writers, events = 64, 4, 300
 	tr := startTracker(t, rec, shard.Config{Shards: 4, FlushInterval: time.Millisecond, MaxSessions: 16})
 	var wg sync.WaitGroup
@@ -314,48 +316,11 @@ func TestEvictionRacingObserve(t *testing.T) {
 	flush(t, tr)
 	for s := range sessions {
 		name := "s" + strconv.Itoa(s)
-		if got, _ := rec.Get(name); got.Seq != events || got.EventID != strconv.Itoa(events) {
+		if got, _ := mb.Get(name); got.Seq != events || got.EventID != strconv.Itoa(events) {
 			t.Errorf("stored %q: got %+v, want seq %d ID %d", name, got, events, events)
 		}
 	}
-	if err := rec.err(); err != nil {
+	if err := rec.Err(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// recordingBackend fails the test's check if a Written checkpoint ever has a
-// lower Seq than one written before for its session.
-type recordingBackend struct {
-	*memory.Backend
-	mu          sync.Mutex
-	high        map[string]uint64
-	regressions []string
-}
-
-func newRecordingBackend(b *memory.Backend) *recordingBackend {
-	return &recordingBackend{Backend: b, high: make(map[string]uint64)}
-}
-
-func (r *recordingBackend) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
-	r.Backend.Store(ctx, batch, results)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, cp := range batch {
-		if results[i].Outcome != core.OutcomeWritten {
-			continue
-		}
-		if cp.Seq <= r.high[cp.Session] {
-			r.regressions = append(r.regressions, fmt.Sprintf("%s: wrote seq %d after %d", cp.Session, cp.Seq, r.high[cp.Session]))
-		}
-		r.high[cp.Session] = cp.Seq
-	}
-}
-
-func (r *recordingBackend) err() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.regressions) > 0 {
-		return fmt.Errorf("%d regressions, first: %s", len(r.regressions), r.regressions[0])
-	}
-	return nil
 }

@@ -17,11 +17,8 @@ import (
 
 	lastdynamo "github.com/lastevent/lastevent/backends/dynamodb"
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/dynalite"
 )
-
-// endpointEnv names the variable that points the tests at a DynamoDB API
-// server; `make test` starts dynalite and sets it (tools/dynalite/run.sh).
-const endpointEnv = "LASTEVENT_DYNAMODB_ENDPOINT"
 
 // transport is shared by every test client so TestMain can close its idle
 // keep-alive connections (and their goroutines) before checking for leaks.
@@ -41,35 +38,12 @@ func TestMain(m *testing.M) {
 
 // endpoint returns the DynamoDB endpoint, skipping the test when none is
 // configured, or failing it under CI, where a skip would hide the suite.
-func endpoint(t testing.TB) string {
-	t.Helper()
-	ep := os.Getenv(endpointEnv)
-	if ep == "" {
-		msg := endpointEnv + " is unset: run `make test`, which starts dynalite, or tools/dynalite/run.sh go test ./backends/dynamodb"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return ep
-}
+func endpoint(t testing.TB) string { return dynalite.Require(t) }
 
 // newClient returns a real SDK client for the test server with dummy
 // credentials. opts adjust its options (retryer, HTTP client, endpoint).
 func newClient(t testing.TB, opts ...func(*dynamodb.Options)) *dynamodb.Client {
-	ep := endpoint(t)
-	o := dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(ep),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "lastevent-test"}, nil
-		}),
-		HTTPClient: &http.Client{Transport: transport, Timeout: 30 * time.Second},
-	}
-	for _, f := range opts {
-		f(&o)
-	}
-	return dynamodb.New(o)
+	return dynalite.Client(endpoint(t), &http.Client{Transport: transport, Timeout: 30 * time.Second}, opts...)
 }
 
 var tableSeq atomic.Uint64
