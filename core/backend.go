@@ -56,6 +56,7 @@ const (
 	OutcomeFailed
 )
 
+// String returns "written", "stale", "failed" or "unknown".
 func (o Outcome) String() string {
 	switch o {
 	case OutcomeWritten:

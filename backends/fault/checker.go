@@ -57,6 +57,7 @@ type Regression struct {
 	Got core.Checkpoint
 }
 
+// String describes the regression: session, the Seq written and the higher one before it.
 func (r Regression) String() string {
 	return fmt.Sprintf("%s of session %q: got seq %d event %q after seq %d event %q was written",
 		r.Op, r.Had.Session, r.Got.Seq, r.Got.EventID, r.Had.Seq, r.Had.EventID)
