@@ -726,26 +726,3 @@ func TestSlotRingSize(t *testing.T) {
 		}
 	}
 }
-
-func TestDuplicateCount(t *testing.T) {
-	var s Slot
-	if err := s.Init(4); err != nil {
-		t.Fatal(err)
-	}
-	s.Lock()
-	defer s.Unlock()
-	var published uint64
-	const n = 3*65535 + 7
-	for range n {
-		published += s.CountDuplicateLocked()
-	}
-	if published != 3*65535 {
-		t.Fatalf("counts returned on overflow: got %d, want %d", published, 3*65535)
-	}
-	if got := s.TakeDuplicatesLocked(); got != 7 {
-		t.Fatalf("TakeDuplicatesLocked: got %d, want 7", got)
-	}
-	if got := s.TakeDuplicatesLocked(); got != 0 {
-		t.Fatalf("TakeDuplicatesLocked after a take: got %d, want 0", got)
-	}
-}

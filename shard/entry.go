@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"math"
 	"sync/atomic"
 
 	"github.com/lastevent/lastevent/core"
@@ -28,13 +29,17 @@ const (
 	// stateSeen is set by the flusher when it first takes the entry and adds
 	// it to the shard's CLOCK. Flusher-only.
 	stateSeen
+	// stateEvicted is set, under the writer flag, by the flusher that
+	// removes the entry from its shard. An Observe or Resume that finds it
+	// set under the flag uses a live entry instead (see Tracker.revive).
+	stateEvicted
 )
 
 // entry is one session in a shard: its core.Slot plus what the shard needs to
 // flush and evict it. Fields marked flusher-owned are touched only by the
 // shard's flusher goroutine, so they need no synchronization.
 //
-// Layout: 48 (Slot) + 16 (session) + 8 (state, attempts, evicted) + 8 (next)
+// Layout: 48 (Slot) + 16 (session) + 8 (state, attempts, dups) + 8 (next)
 // + 8 (storedSeq) + 8 (counted) + 4*8 (flusher-owned) = 128 bytes, exactly a
 // size class (pinned by TestEntrySize).
 type entry struct {
@@ -44,10 +49,10 @@ type entry struct {
 	state atomic.Uint32 // stateQueued | stateRef
 	// attempts counts consecutive failed writes, saturating. Flusher-owned.
 	attempts uint16
-	// evicted is set, under the writer flag, by the flusher that removes the
-	// entry from its shard. An Observe or Resume that finds it set under the
-	// flag uses a live entry instead (see Tracker.revive).
-	evicted bool
+	// dups counts duplicates since the flusher last collected them: a plain
+	// increment under the writer flag, so counting costs Observe no atomic
+	// and no shared cache line (see countDuplicateLocked).
+	dups uint16
 	// next links the dirty stack. Written only by the pusher (under the
 	// writer flag, while stateQueued was clear), read by the flusher after it
 	// took the stack.
@@ -76,6 +81,29 @@ func (e *entry) checkpoint() core.Checkpoint {
 }
 
 func (e *entry) queued() bool { return e.state.Load()&stateQueued != 0 }
+
+// evicted reports whether the flusher evicted e. Read under the writer flag.
+func (e *entry) evicted() bool { return e.state.Load()&stateEvicted != 0 }
+
+// countDuplicateLocked counts one duplicate; the caller holds the writer
+// flag. When the 16-bit count fills it is reset and the full count (65535)
+// is returned for the caller to add to the shard's counter; otherwise 0.
+func (e *entry) countDuplicateLocked() (overflow uint64) {
+	e.dups++
+	if e.dups == math.MaxUint16 {
+		e.dups = 0
+		return math.MaxUint16
+	}
+	return 0
+}
+
+// takeDuplicatesLocked returns the duplicates counted since its last call
+// and resets the count; the caller holds the writer flag.
+func (e *entry) takeDuplicatesLocked() uint64 {
+	n := e.dups
+	e.dups = 0
+	return uint64(n)
+}
 
 // clean reports whether the entry's newest checkpoint is stored and it waits
 // for nothing. The caller holds the writer flag.

@@ -89,9 +89,9 @@ func (s *shard) visit(e *entry, now int64, pressure bool) (reason int, evicted b
 		e.Unlock()
 		return 0, false
 	}
-	e.evicted = true
+	e.state.Or(stateEvicted)
 	// Counts not yet collected leave with the entry otherwise.
-	accepted, dups := e.Seq()-e.counted, e.TakeDuplicatesLocked()
+	accepted, dups := e.Seq()-e.counted, e.takeDuplicatesLocked()
 	e.counted = e.Seq()
 	e.Unlock()
 	s.counts.accepted.Add(accepted)

@@ -245,7 +245,7 @@ func (s *shard) collect(e *entry) {
 	seq := e.Seq()
 	accepted := seq - e.counted
 	e.counted = seq
-	dups := e.TakeDuplicatesLocked()
+	dups := e.takeDuplicatesLocked()
 	e.Unlock()
 	if accepted > 0 {
 		s.counts.accepted.Add(accepted)

@@ -137,7 +137,7 @@ func (t *Tracker) observe(session, eventID string) (accepted bool, err error) {
 		// Count it in the slot and have the flusher collect the count by
 		// the next cycle; set the CLOCK reference bit. One load of the
 		// state word in the common case.
-		if n := e.CountDuplicateLocked(); n > 0 {
+		if n := e.countDuplicateLocked(); n > 0 {
 			s.counts.dedup.Add(n)
 		}
 		st := e.state.Load()
@@ -393,7 +393,7 @@ func (t *Tracker) reserve() error {
 func (t *Tracker) lock(s *shard, e *entry) (*entry, error) {
 	for {
 		e.Lock()
-		if !e.evicted {
+		if !e.evicted() {
 			return e, nil
 		}
 		e.Unlock()
