@@ -26,6 +26,8 @@
 // Memory is bounded by Config.MaxSessions and Config.IdleTTL: flushers evict
 // clean sessions (CLOCK), never one whose newest checkpoint is not stored.
 // An evicted session comes back transparently on its next Observe or Resume.
+// Delete forgets a session that has ended: memory, pending write and stored
+// checkpoint.
 //
 // Every failed write reaches Config.OnError and the rate-limited Logger.
 // Tracker.Metrics returns the tracker's own VictoriaMetrics set (event

@@ -33,6 +33,10 @@ const (
 	// removes the entry from its shard. An Observe or Resume that finds it
 	// set under the flag uses a live entry instead (see Tracker.revive).
 	stateEvicted
+	// stateDeleted is set, under the writer flag, by the flusher carrying
+	// out Tracker.Delete: nothing of the entry is written any more, and an
+	// Observe that finds it starts the session afresh.
+	stateDeleted
 )
 
 // entry is one session in a shard: its core.Slot plus what the shard needs to
@@ -81,9 +85,6 @@ func (e *entry) checkpoint() core.Checkpoint {
 }
 
 func (e *entry) queued() bool { return e.state.Load()&stateQueued != 0 }
-
-// evicted reports whether the flusher evicted e. Read under the writer flag.
-func (e *entry) evicted() bool { return e.state.Load()&stateEvicted != 0 }
 
 // countDuplicateLocked counts one duplicate; the caller holds the writer
 // flag. When the 16-bit count fills it is reset and the full count (65535)

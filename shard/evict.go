@@ -54,7 +54,9 @@ func (s *shard) sweep(now int64, woken bool) {
 		}
 		e := s.clock[s.hand]
 		if reason, ok := s.visit(e, now, evicted < quota); ok {
-			s.counts.evicted[reason].Add(1)
+			if reason != evictGone {
+				s.counts.evicted[reason].Add(1)
+			}
 			last := len(s.clock) - 1
 			s.clock[s.hand] = s.clock[last]
 			s.clock[last] = nil
@@ -74,6 +76,9 @@ func (s *shard) sweep(now int64, woken bool) {
 // counts as activity now. Under pressure, an entry active since the hand's
 // last lap gets its second chance; an idle one goes after IdleTTL.
 func (s *shard) visit(e *entry, now int64, pressure bool) (reason int, evicted bool) {
+	if e.state.Load()&stateDeleted != 0 {
+		return evictGone, true // Tracker.Delete removed it: leave the clock uncounted
+	}
 	if e.state.And(^stateRef)&stateRef != 0 {
 		e.active = now
 		return 0, false

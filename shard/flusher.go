@@ -77,6 +77,8 @@ func (s *shard) run() {
 			s.cycle(cycleRetry)
 		case <-s.evict:
 			s.sweep(s.now(), true)
+		case r := <-s.deletes:
+			r.done <- s.delete(r)
 		case r := <-s.reqs:
 			r.gen = s.gen + 1
 			s.waiters = append(s.waiters, r)
@@ -224,6 +226,9 @@ func reuse[T any](buf []T, batch int) []T {
 // stored before it is the one written.
 func (s *shard) take(batch []*entry, e *entry, now int64) []*entry {
 	st := e.state.And(^stateQueued)
+	if st&stateDeleted != 0 {
+		return batch // Tracker.Delete dropped it
+	}
 	e.active = now
 	s.collect(e)
 	if st&stateSeen == 0 {

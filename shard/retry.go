@@ -33,9 +33,27 @@ func (q *retryQueue) schedule(e *entry, at int64) {
 // set) onto batch.
 func (q *retryQueue) due(batch []*entry, now int64, all bool) []*entry {
 	for q.Len() > 0 && (all || (*q)[0].retryAt <= now) {
-		batch = append(batch, heap.Pop(q).(*entry))
+		e := heap.Pop(q).(*entry)
+		if e.state.Load()&stateDeleted != 0 {
+			e.failedSince = 0 // Tracker.Delete dropped it
+			continue
+		}
+		batch = append(batch, e)
 	}
 	return batch
+}
+
+// drop removes e from the queue: O(n), for Tracker.Delete only.
+func (q *retryQueue) drop(e *entry) {
+	kept := (*q)[:0]
+	for _, x := range *q {
+		if x != e {
+			kept = append(kept, x)
+		}
+	}
+	clear((*q)[len(kept):])
+	*q = kept
+	heap.Init(q)
 }
 
 // oldestFailure returns the smallest failedSince in the queue, or the

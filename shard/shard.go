@@ -26,7 +26,8 @@ type shard struct {
 	reqs     chan *flushReq // Flush barriers
 	closing  chan *flushReq // cap 1: the final drain, sent once by Close
 
-	evict chan struct{} // cap 1: "MaxSessions reached, evict now"
+	evict   chan struct{}   // cap 1: "MaxSessions reached, evict now"
+	deletes chan *deleteReq // Tracker.Delete, carried out by the flusher
 
 	index   int
 	backend core.Backend
@@ -72,6 +73,7 @@ func (s *shard) init(index int, b core.Backend, cfg *Config, live *atomic.Int64,
 	s.sessions = xsync.NewMapOf[string, *entry]()
 	s.wake = make(chan struct{}, 1)
 	s.evict = make(chan struct{}, 1)
+	s.deletes = make(chan *deleteReq)
 	s.index = index
 	s.live = live
 	s.start = start

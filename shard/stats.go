@@ -96,6 +96,7 @@ var rejectErrors = [numRejectReasons]error{
 const (
 	evictIdle     = 0
 	evictPressure = 1
+	evictGone     = 2 // deleted: leaves the clock without counting as evicted
 	classRetry    = 0
 	classPerm     = 1
 )

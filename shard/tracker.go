@@ -393,12 +393,18 @@ func (t *Tracker) reserve() error {
 func (t *Tracker) lock(s *shard, e *entry) (*entry, error) {
 	for {
 		e.Lock()
-		if !e.evicted() {
+		st := e.state.Load()
+		if st&(stateEvicted|stateDeleted) == 0 {
 			return e, nil
 		}
 		e.Unlock()
 		var err error
-		if e, err = t.revive(s, e); err != nil {
+		if st&stateDeleted != 0 {
+			e, err = t.create(s, e.session) // the session starts again
+		} else {
+			e, err = t.revive(s, e)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
