@@ -3,9 +3,28 @@ package shard
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/lastevent/lastevent/core"
 )
+
+// deletionEpoch returns the shard's count of delete phases once no Delete
+// is running (the count is even), waiting on a timer or ctx while one runs.
+func (s *shard) deletionEpoch(ctx context.Context) (uint64, error) {
+	for {
+		n := s.status.deletions.Load()
+		if n&1 == 0 {
+			return n, nil
+		}
+		t := time.NewTimer(time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		}
+	}
+}
 
 // deleteReq is one Tracker.Delete, carried out by the session's flusher.
 type deleteReq struct {
@@ -50,6 +69,10 @@ func (t *Tracker) Delete(ctx context.Context, session string) error {
 // nothing of it is written again), removes it from the map, then deletes the
 // stored checkpoint through the breaker.
 func (s *shard) delete(r *deleteReq) error {
+	// Odd while a delete runs: a Resume that loaded meanwhile loads again
+	// (see deletionEpoch), so it cannot adopt the checkpoint being deleted.
+	s.status.deletions.Add(1)
+	defer s.status.deletions.Add(1)
 	if e, ok := s.sessions.Load(r.session); ok {
 		e.Lock()
 		e.state.Or(stateDeleted)

@@ -19,6 +19,7 @@ type shardStatus struct {
 	breakerOpens atomic.Uint64         // times the breaker opened
 	openedAt     atomic.Int64          // time.Now (unix ns) the breaker last opened
 	recovered    atomic.Bool           // the breaker closed after a probe: retry everything now
+	deletions    atomic.Uint64         // +1 when a Delete starts and when it ends: odd while one runs
 	held         atomic.Int64          // entries an early cycle holds for the tick
 	cleanAt      atomic.Int64          // Now (unix ns) at the start of the last cycle that left nothing failing
 }

@@ -202,29 +202,49 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 		return core.Checkpoint{}, err
 	}
 	s := t.shardOf(session)
+	for {
+		cp, again, err := t.resume(ctx, s, session)
+		if !again {
+			return cp, err
+		}
+	}
+}
+
+// resume is one attempt of Resume. It reports again when a Delete of the
+// shard ran between its Load and its adoption: the loaded checkpoint may be
+// the deleted one, which must not come back, so Resume loads again.
+func (t *Tracker) resume(ctx context.Context, s *shard, session string) (_ core.Checkpoint, again bool, _ error) {
+	epoch, err := s.deletionEpoch(ctx)
+	if err != nil {
+		return core.Checkpoint{}, false, err
+	}
 	e, ok := s.sessions.Load(session)
 	if ok && e.Adopted() {
-		return e.checkpoint(), nil
+		return e.checkpoint(), false, nil
 	}
 	stored, err := s.load(ctx, []string{session})
 	if err != nil {
-		return core.Checkpoint{}, fmt.Errorf("lastevent: resume %q: %w", session, err)
+		return core.Checkpoint{}, false, fmt.Errorf("lastevent: resume %q: %w", session, err)
 	}
 	cp := stored[session]
 	found := e
 	if !ok {
 		if e, err = t.create(s, session); err != nil {
-			return core.Checkpoint{}, err
+			return core.Checkpoint{}, false, err
 		}
 	}
 	if e, err = t.lock(s, e); err != nil {
-		return core.Checkpoint{}, err
+		return core.Checkpoint{}, false, err
+	}
+	if s.status.deletions.Load() != epoch {
+		e.Unlock()
+		return core.Checkpoint{}, true, nil
 	}
 	fresh := e != found // created here, or replaced an evicted entry
 	if t.closed.Load() {
 		e.Unlock()
 		s.dropIfEmpty(e) // this Resume may have created it
-		return core.Checkpoint{}, ErrClosed
+		return core.Checkpoint{}, false, ErrClosed
 	}
 	defer e.Unlock()
 	// Queue the entry so its flusher sees it: to write events observed
@@ -233,10 +253,10 @@ func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, 
 	// newest checkpoint is stored only costs the flusher a skip.
 	if seq := adoptStored(e, cp); seq > cp.Seq || fresh {
 		if !s.markDirty(e) {
-			return core.Checkpoint{}, ErrClosed
+			return core.Checkpoint{}, false, ErrClosed
 		}
 	}
-	return e.checkpoint(), nil
+	return e.checkpoint(), false, nil
 }
 
 // Flush is a barrier: when it returns nil, the checkpoint of every Observe
