@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -33,21 +34,62 @@ type script struct {
 	faults   *fault.Backend
 	faulty   bool
 	tr       *shard.Tracker
-	sessions [scriptSessions]testmodel.Session
+	sessions [scriptSessions]scriptSession
 	fresh    int
+}
+
+// scriptSession is the model of one session: its exact history
+// (testmodel.Session, numbered as the store numbers it) and what the
+// tracker holds of it.
+type scriptSession struct {
+	testmodel.Session
+	inMemory bool
+	// base is the stored Seq an entry created by Observe numbers on top of
+	// once adopted (see testmodel.MemorySeqs): the Seq the session had when
+	// it left memory without a successful Delete.
+	base    uint64
+	adopted testmodel.Adoption
+	// durable is a lower bound of the stored Seq: what a Flush that
+	// returned nil, or a Close, stored.
+	durable uint64
+}
+
+// leave is the session leaving memory with its newest stored checkpoint at
+// seq (a restart that does not resume it, or a failed Delete): the history
+// after seq is dropped for good, nothing is in its window, and its next
+// entry numbers on top of seq once adopted.
+func (sp *scriptSession) leave(seq uint64) {
+	sp.History = sp.History[:seq]
+	sp.Window = nil
+	sp.inMemory, sp.base, sp.adopted, sp.durable = false, seq, testmodel.AdoptNo, seq
+}
+
+// stored is what a Flush that returned nil, or a Close, leaves: the newest
+// checkpoint durable and an entry in memory adopted (a flusher adopts an
+// entry before its first write).
+func (sp *scriptSession) stored() {
+	sp.durable = sp.Seq()
+	if sp.inMemory {
+		sp.adopted = testmodel.AdoptYes
+	}
 }
 
 // FuzzTracker decodes a configuration and a script of two-byte operations
 // from the input and runs them on a Tracker over fault.Backend →
 // fault.Checker → memory, and on a sequential model. Every dedup answer,
-// LastEventID and Checkpoint must equal the model's; a Flush must succeed
+// LastEventID, Checkpoint (with the provisional Seq an entry reports before
+// it adopts its stored history) and Sessions must equal the model's; a
+// failed Delete must leave a stored checkpoint of the session's history no
+// older than the last durable one; a Flush must succeed
 // while no fault is injected; whenever Flush returns nil the store must
 // hold exactly the model's newest checkpoint of every session; no stored
 // checkpoint may move backwards; and after the faults are healed a final
 // Flush must store everything.
 //
 // Header: byte 0 picks the window (1 to 8) and shards (1 to 4), byte 1 seeds
-// the fault backend. Operations (kind, arg), kind modulo 8:
+// the fault backend. Operations (kind, arg), kind modulo 16, where 11 to 15
+// mean 3 to 7 (so a kind below 8 means what it meant when kinds were taken
+// modulo 8, and the older corpus keeps its meaning):
 //
 //	0, 1  Observe of session arg%3: a fresh ID, a recent one, the one
 //	      exactly W back or W+1 back (arg/3 % 4)
@@ -60,6 +102,13 @@ type script struct {
 //	6     restart: heal, Close, New on the same store, Resume every session
 //	7     Resume of session arg%3 (answered from memory when it knows its
 //	      history)
+//	8, 9  Delete of session arg%3: with no fault injected it must succeed
+//	      and the session starts again at Seq 1; under faults it may fail,
+//	      and then the session has left memory, the store keeps one of its
+//	      checkpoints, and what it had not stored is gone for good
+//	10    restart resuming only the sessions whose bit is set in arg%8: the
+//	      others leave memory, and their next Observe numbers on top of the
+//	      stored Seq only after the Load before its first write
 func FuzzTracker(f *testing.F) {
 	f.Add([]byte{0x13, 7, 0, 0, 0, 3, 1, 6, 4, 0, 5, 0xff, 0, 1, 4, 0, 6, 0, 1, 4})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -71,7 +120,11 @@ func FuzzTracker(f *testing.F) {
 		// At most maxOps operations: a longer script finds nothing a
 		// shorter one cannot, and Flushes during faults wait faultWait.
 		for i := 2; i+1 < len(data) && i < 2+2*maxOps; i += 2 {
-			s.step(i/2-1, data[i]%8, int(data[i+1]))
+			kind := data[i] % 16
+			if kind > 10 {
+				kind -= 8
+			}
+			s.step(i/2-1, kind, int(data[i+1]))
 		}
 		s.finish()
 	})
@@ -102,7 +155,11 @@ func (s *script) step(op int, kind byte, arg int) {
 		i := arg % scriptSessions
 		id := s.pickID(i, kind, arg)
 		got, err := s.tr.Observe(name(i), id)
-		want := s.sessions[i].Observe(id, s.cfg.Window)
+		sp := &s.sessions[i]
+		if !sp.inMemory {
+			sp.inMemory, sp.adopted = true, testmodel.AdoptNo
+		}
+		want := sp.Observe(id, s.cfg.Window)
 		if err != nil || got != want {
 			t.Fatalf("op %d: Observe(%s, %s): got (%t, %v), want (%t, nil)", op, name(i), id, got, err, want)
 		}
@@ -117,22 +174,35 @@ func (s *script) step(op int, kind byte, arg int) {
 			t.Fatalf("op %d: Flush with no fault injected: %v", op, err)
 		case !errors.Is(err, shard.ErrUnflushed):
 			t.Fatalf("op %d: Flush: got %v, want an error wrapping ErrUnflushed", op, err)
+		default:
+			// Failed writes and loads are retried in the background: an
+			// entry not yet adopted may be adopted at any time from now on.
+			for i := range s.sessions {
+				if sp := &s.sessions[i]; sp.inMemory && sp.adopted == testmodel.AdoptNo {
+					sp.adopted = testmodel.AdoptMaybe
+				}
+			}
 		}
 	case 5:
 		s.setFaults(byte(arg))
 	case 6:
-		s.restart(op)
+		s.restart(op, 1<<scriptSessions-1)
 	case 7:
 		i := arg % scriptSessions
 		cp, err := s.resume(name(i))
-		// Every session the tracker holds knows its history, or is new
-		// here and has none stored; either way Resume changes nothing it
-		// does not fail on.
+		// Resume returns the full history whether the session is in memory
+		// (adopting it if an Observe created it) or loaded from the store;
+		// a failed one changes nothing.
 		if err == nil {
 			s.wantCheckpoint(op, "Resume", i, cp, cp.Seq > 0)
+			s.resumed(i)
 		} else if !s.faulty {
 			t.Fatalf("op %d: Resume(%s) with no fault injected: %v", op, name(i), err)
 		}
+	case 8, 9:
+		s.delete(op, arg%scriptSessions)
+	case 10:
+		s.restart(op, arg%(1<<scriptSessions))
 	}
 	s.checkReads(op)
 	if err := s.checker.Err(); err != nil {
@@ -182,6 +252,9 @@ func (s *script) setFaults(arg byte) {
 		ThrottleRate:   rate(4, 0.3),
 		PermanentShare: rate(5, 0.5),
 		LoadErrorRate:  rate(6, 1),
+		// Only Delete ops call Delete, so the older corpus (from before
+		// them) runs as it did.
+		DeleteErrorRate: rate(6, 0.5),
 	}
 	if err := s.faults.Set(cfg); err != nil {
 		s.t.Fatalf("fault.Set(%+v): %v", cfg, err)
@@ -210,10 +283,10 @@ func (s *script) flush() error {
 }
 
 // restart heals the store, closes the tracker (which must store
-// everything), starts a new one on the same store and resumes every
-// session: each continues its stored Seq, and only its newest ID is in its
-// window.
-func (s *script) restart(op int) {
+// everything), starts a new one on the same store and resumes the sessions
+// whose bit is set in mask: each continues its stored Seq, and only its
+// newest ID is in its window. The others leave memory.
+func (s *script) restart(op, mask int) {
 	t := s.t
 	s.setFaults(0)
 	ctx, cancel := context.WithTimeout(context.Background(), generous)
@@ -229,23 +302,94 @@ func (s *script) restart(op int) {
 	}
 	s.tr = tr
 	for i := range s.sessions {
+		sp := &s.sessions[i]
+		sp.leave(sp.Seq())
+		if mask>>i&1 == 0 {
+			continue
+		}
 		cp, err := s.resume(name(i))
 		if err != nil {
 			t.Fatalf("op %d: Resume(%s) after restart: %v", op, name(i), err)
 		}
 		s.wantCheckpoint(op, "Resume after restart", i, cp, cp.Seq > 0)
-		s.sessions[i].Reload()
+		s.resumed(i)
 	}
 }
 
-func (s *script) checkReads(op int) {
-	for i := range s.sessions {
-		cp, ok := s.tr.Checkpoint(name(i))
-		s.wantCheckpoint(op, "Checkpoint", i, cp, ok)
-		id, ok := s.tr.LastEventID(name(i))
-		if want := s.sessions[i].Last(); id != want || ok != (want != "") {
-			s.t.Fatalf("op %d: LastEventID(%s): got (%q, %t), want (%q, %t)", op, name(i), id, ok, want, want != "")
+// resumed records a successful Resume of session i: loaded with only its
+// stored newest ID in its window if it was not in memory, adopted either
+// way.
+func (s *script) resumed(i int) {
+	sp := &s.sessions[i]
+	if !sp.inMemory {
+		sp.Reload()
+	}
+	sp.inMemory, sp.adopted = true, testmodel.AdoptYes
+}
+
+// delete calls Delete of session i (again while the breaker refuses it,
+// with no fault injected). When it succeeds the session is gone from
+// memory and store and starts again from nothing. When it fails (only
+// under faults) the session has left memory anyway and no write of it is
+// pending: the store keeps a checkpoint of its history no older than the
+// last one made durable, and the rest of its history is never written.
+func (s *script) delete(op, i int) {
+	t := s.t
+	ctx, cancel := context.WithTimeout(context.Background(), generous)
+	defer cancel()
+	err := testmodel.Delete(ctx, s.tr, name(i), s.cfg.BreakerResetTimeout, !s.faulty)
+	sp := &s.sessions[i]
+	stored, ok := s.store.Get(name(i))
+	switch {
+	case err == nil:
+		if ok {
+			t.Fatalf("op %d: stored %s after Delete returned nil: %+v, want nothing", op, name(i), stored)
 		}
+		*sp = scriptSession{}
+		return
+	case !s.faulty:
+		t.Fatalf("op %d: Delete(%s) with no fault injected: %v", op, name(i), err)
+	case !errors.Is(err, core.ErrRetryable) && !errors.Is(err, core.ErrPermanent):
+		t.Fatalf("op %d: Delete(%s): got %v, want nil or an error wrapping the backend's", op, name(i), err)
+	}
+	seq := stored.Seq
+	if seq < sp.durable || seq > sp.Seq() || (seq > 0 && stored != core.Checkpoint{Session: name(i), EventID: sp.History[seq-1], Seq: seq}) {
+		t.Fatalf("op %d: stored %s after a failed Delete: %+v, want a checkpoint of its history from seq %d to %d", op, name(i), stored, sp.durable, sp.Seq())
+	}
+	sp.leave(seq)
+}
+
+// checkReads compares Checkpoint, LastEventID and Sessions with the model:
+// nothing for a session not in memory; otherwise its newest ID, with a Seq
+// testmodel.MemorySeqs allows.
+func (s *script) checkReads(op int) {
+	live := 0
+	for i := range s.sessions {
+		sp := &s.sessions[i]
+		cp, ok := s.tr.Checkpoint(name(i))
+		wantID := sp.Last()
+		if !sp.inMemory {
+			wantID = ""
+			if cp != (core.Checkpoint{}) || ok {
+				s.t.Fatalf("op %d: Checkpoint(%s) of a session not in memory: got (%+v, %t), want nothing", op, name(i), cp, ok)
+			}
+		} else {
+			live++
+			seqs := testmodel.MemorySeqs(sp.Seq(), sp.base, sp.adopted)
+			switch {
+			case sp.Seq() == 0:
+				s.wantCheckpoint(op, "Checkpoint", i, cp, ok)
+			case !slices.Contains(seqs, cp.Seq) || !ok || cp != (core.Checkpoint{Session: name(i), EventID: wantID, Seq: cp.Seq}):
+				s.t.Fatalf("op %d: Checkpoint(%s): got (%+v, %t), want seq in %v ID %q", op, name(i), cp, ok, seqs, wantID)
+			}
+		}
+		id, ok := s.tr.LastEventID(name(i))
+		if id != wantID || ok != (wantID != "") {
+			s.t.Fatalf("op %d: LastEventID(%s): got (%q, %t), want (%q, %t)", op, name(i), id, ok, wantID, wantID != "")
+		}
+	}
+	if got := s.tr.Sessions(); got != live {
+		s.t.Fatalf("op %d: Sessions(): got %d, want %d", op, got, live)
 	}
 }
 
@@ -279,6 +423,9 @@ func (s *script) checkStored(when string) {
 		if got != want {
 			s.t.Fatalf("%s: stored %s: got %+v, want %+v", when, name(i), got, want)
 		}
+	}
+	for i := range s.sessions {
+		s.sessions[i].stored()
 	}
 }
 

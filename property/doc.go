@@ -4,8 +4,8 @@
 //   - TestTrackerStateMachine (gopter/commands) drives a shard.Tracker and a
 //     plain sequential model with the same random command sequences —
 //     Observe of new IDs, recent duplicates and IDs exactly at the window
-//     edge, invalid input, LastEventID, Checkpoint, Flush, Resume, backend
-//     faults, restarts and IdleTTL eviction — and after every command
+//     edge, invalid input, LastEventID, Checkpoint, Flush, Resume, Delete,
+//     backend faults, restarts and IdleTTL eviction — and after every command
 //     checks that the stored Seq of a session never decreases, that every
 //     dedup answer, Seq and LastEventID equals the model's, and that after
 //     a successful Flush the backend holds exactly the model's newest
@@ -17,9 +17,9 @@
 //     not determinate: the model keeps every state a session may be in and
 //     fails an answer none explains.
 //   - TestLinearizable* (porcupine) record histories of concurrent Observe,
-//     LastEventID, Checkpoint, Resume, Flush and backend reads, with and
-//     without a failing backend, and check them against a per-session
-//     sequential model.
+//     LastEventID, Checkpoint, Resume or Delete, Flush and backend reads,
+//     with and without a failing backend, and check them against a
+//     per-session sequential model in which Delete resets the session.
 //
 // Reproduce a failure with the seed the test prints:
 //

@@ -132,6 +132,9 @@ func (h *harness) restart(order []int) (resumed []core.Checkpoint, err error) {
 	if err := h.tr.Close(ctx); err != nil {
 		return nil, fmt.Errorf("Close before restart: %w", err)
 	}
+	if err := h.tr.Delete(ctx, h.name(0)); !errors.Is(err, shard.ErrClosed) {
+		return nil, fmt.Errorf("Delete after Close: got %v, want ErrClosed", err)
+	}
 	tr, err := shard.New(h.faults, h.cfg)
 	if err != nil {
 		h.tr = nil
@@ -199,7 +202,11 @@ type outcome struct {
 	sessions    int
 	names       [poolSize]string
 	written     []modelCheckpoint // checkpoints the backend wrote since the last snapshot
-	violations  []string
+	// earlier is, for Delete, the checkpoints the backend wrote after the
+	// last snapshot and by the time Delete returned.
+	earlier    []modelCheckpoint
+	retryErr   error // Delete's second call, after healing the backend
+	violations []string
 }
 
 // snapshot completes o with the tracker's and the backend's state.
@@ -227,18 +234,26 @@ func (h *harness) snapshot(o *outcome) *outcome {
 		}
 		h.storedBefore[i] = max(h.storedBefore[i], o.stored[i].Seq)
 	}
+	o.written = h.takeWritten(o)
+	copy(o.names[:], h.names())
+	return o
+}
+
+// takeWritten returns the checkpoints the backend wrote since the previous
+// call, adding the recorder's violations to o.
+func (h *harness) takeWritten(o *outcome) []modelCheckpoint {
 	written, violations := h.rec.take()
+	o.violations = append(o.violations, violations...)
+	var out []modelCheckpoint
 	for _, cp := range written {
 		i, ok := h.index(cp.Session)
 		if !ok {
 			o.violations = append(o.violations, fmt.Sprintf("backend wrote unknown session %q", cp.Session))
 			continue
 		}
-		o.written = append(o.written, modelCheckpoint{session: i, eventID: cp.EventID, seq: cp.Seq})
+		out = append(out, modelCheckpoint{session: i, eventID: cp.EventID, seq: cp.Seq})
 	}
-	o.violations = append(o.violations, violations...)
-	copy(o.names[:], h.names())
-	return o
+	return out
 }
 
 // index maps a session name of this harness back to its pool index.
@@ -248,12 +263,4 @@ func (h *harness) index(session string) (int, bool) {
 	}
 	i, err := strconv.Atoi(session[len(h.prefix)+1:])
 	return i, err == nil && i >= 0 && i < poolSize
-}
-
-// errorIs reports whether got matches want: both nil, or got wraps want.
-func errorIs(got, want error) bool {
-	if want == nil {
-		return got == nil
-	}
-	return errors.Is(got, want)
 }

@@ -1,6 +1,7 @@
 package property
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -49,17 +50,19 @@ type sessionModel struct {
 	// resumed after a restart), 0 if it never did. Until adoption the
 	// tracker's in-memory Seq is provisional, counted from 1: Seq() - base.
 	base uint64
+	// former is the newest ID the session had when a Delete last reset it
+	// ("" if none): replaying it must start the new history, not be a
+	// duplicate.
+	former string
 }
 
 // adoption is what the model knows about a session's adoption.
-type adoption uint8
+type adoption = testmodel.Adoption
 
 const (
-	adoptNo adoption = iota
-	// adoptMaybe: a flusher may have adopted it in the background (a
-	// retry or a tick), or not yet.
-	adoptMaybe
-	adoptYes
+	adoptNo    = testmodel.AdoptNo
+	adoptMaybe = testmodel.AdoptMaybe
+	adoptYes   = testmodel.AdoptYes
 )
 
 // faultMode is the fault the backend injects; a fault command replaces the
@@ -91,14 +94,7 @@ func (s *sessionModel) observe(id string, window int) (accepted bool) {
 // the Seq once adopted, the provisional count before, either while a
 // flusher may be adopting it in the background.
 func (s *sessionModel) memorySeqs() []uint64 {
-	switch {
-	case s.base == 0 || s.adopted == adoptYes:
-		return []uint64{s.Seq()}
-	case s.adopted == adoptNo:
-		return []uint64{s.Seq() - s.base}
-	default:
-		return []uint64{s.Seq(), s.Seq() - s.base}
-	}
+	return testmodel.MemorySeqs(s.Seq(), s.base, s.adopted)
 }
 
 // adopt records that the tracker joined the session to its stored history.
@@ -112,6 +108,17 @@ func (s *sessionModel) leaveMemory() {
 	s.Forget()
 }
 
+// reset is a Delete whose backend delete succeeded: nothing of the session
+// is left in memory or in the store, and its next event has Seq 1 (a Load
+// before that event's first write finds nothing to number on top of).
+func (s *sessionModel) reset() {
+	former := s.former
+	if s.Seq() > 0 {
+		former = s.Last()
+	}
+	*s = sessionModel{former: former}
+}
+
 // expectation is what the model predicts for the last command.
 type expectation struct {
 	accepted bool
@@ -119,8 +126,32 @@ type expectation struct {
 	// resumed is the checkpoint Resume must return (Session is the pool
 	// index's name, filled in by the check).
 	resumed []modelCheckpoint
-	// either: Resume may fail with err or succeed with resumed.
+	// either: Resume or Delete may fail with err or succeed.
 	either bool
+	// deleted is the history a Delete reset (nil for other commands):
+	// checkpoints the backend wrote before that Delete ran are checked
+	// against it.
+	deleted []string
+}
+
+// allows reports whether a command's error is one the expectation allows:
+// nil when it expects none (or either), else one wrapping its sentinel.
+func (e expectation) allows(err error) bool {
+	if err == nil {
+		return e.err == nil || e.either
+	}
+	return e.err != nil && errors.Is(err, e.err)
+}
+
+// errText says which errors the expectation allows.
+func (e expectation) errText() string {
+	switch {
+	case e.err == nil:
+		return "nil"
+	case e.either:
+		return fmt.Sprintf("nil or an error wrapping %v", e.err)
+	}
+	return fmt.Sprintf("an error wrapping %v", e.err)
 }
 
 type modelCheckpoint struct {

@@ -54,6 +54,10 @@ func (s *Session) Reload() {
 // empty and a replay of its last ID is accepted again.
 func (s *Session) Forget() { s.Window = nil }
 
+// Reset is what a session knows after a Delete whose backend delete
+// succeeded: nothing at all, so its next accepted ID has Seq 1.
+func (s *Session) Reset() { s.Window, s.History = nil, nil }
+
 // Clone returns a deep copy.
 func (s Session) Clone() Session {
 	return Session{Window: slices.Clone(s.Window), History: slices.Clone(s.History)}

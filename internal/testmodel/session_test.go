@@ -56,3 +56,18 @@ func TestSessionReloadAndForget(t *testing.T) {
 		t.Errorf("Clone shares history: %v vs %v", c.History, s.History)
 	}
 }
+
+// TestSessionReset pins what a deleted session knows: nothing, so a replay
+// of its last ID is accepted as Seq 1.
+func TestSessionReset(t *testing.T) {
+	var s Session
+	s.Observe("a", 2)
+	s.Observe("b", 2)
+	s.Reset()
+	if s.Seq() != 0 || s.Last() != "" || len(s.Window) != 0 {
+		t.Fatalf("after Reset: seq %d last %q window %v, want nothing", s.Seq(), s.Last(), s.Window)
+	}
+	if !s.Observe("b", 2) || s.Seq() != 1 {
+		t.Errorf("Observe(b) after Reset: want accepted as Seq 1, got seq %d", s.Seq())
+	}
+}
