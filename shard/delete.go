@@ -39,7 +39,10 @@ type deleteReq struct {
 // starts the session again at Seq 1.
 //
 // The session's flusher carries it out between two of its flush cycles, so
-// no write of the session can land after the backend's delete. An Observe
+// no write of the session can land after the backend's delete. It takes the
+// session out of memory first and then deletes the stored copy, so a read of
+// the backend while Delete runs may still see that copy; a Resume that
+// loaded it meanwhile loads again. An Observe
 // racing Delete either belongs to the deleted history or starts the new one.
 // If the backend's Delete fails (the error wraps it; ErrBreakerOpen while
 // the shard's breaker is open), the session has left memory anyway and no
