@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // deletionEpoch returns the shard's count of delete phases once no Delete
@@ -16,12 +17,8 @@ func (s *shard) deletionEpoch(ctx context.Context) (uint64, error) {
 		if n&1 == 0 {
 			return n, nil
 		}
-		t := time.NewTimer(time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return 0, ctx.Err()
+		if err := backoff.Wait(ctx, time.Millisecond, nil); err != nil {
+			return 0, err
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // ErrTableMismatch is returned (wrapped, with the difference) by CreateTable
@@ -65,12 +67,8 @@ func CreateTable(ctx context.Context, api TableAPI, cfg Config) error {
 				return fmt.Errorf("lastevent/dynamodb: table %q is being deleted", cfg.Table)
 			}
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("lastevent/dynamodb: waiting for table %q to become ACTIVE: %w", cfg.Table, ctx.Err())
+		if err := backoff.Wait(ctx, delay, nil); err != nil {
+			return fmt.Errorf("lastevent/dynamodb: waiting for table %q to become ACTIVE: %w", cfg.Table, err)
 		}
 		if desc, err = describe(ctx, api, cfg.Table); err != nil {
 			return err

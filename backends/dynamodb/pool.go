@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -103,14 +104,9 @@ func (b *Backend) dispatch(c *call, n, size int) (int, error) {
 // the "full jitter" that spreads retries of many writers apart. It returns
 // early with ctx's error or ErrClosed.
 func (b *Backend) wait(ctx context.Context, attempt int) error {
-	t := time.NewTimer(backoff.FullJitter(b.cfg.RetryBaseDelay, b.cfg.RetryMaxDelay, attempt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-b.stop:
+	err := backoff.Wait(ctx, backoff.FullJitter(b.cfg.RetryBaseDelay, b.cfg.RetryMaxDelay, attempt), b.stop)
+	if errors.Is(err, backoff.ErrStopped) {
 		return ErrClosed
 	}
+	return err
 }

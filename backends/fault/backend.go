@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // Backend is a core.Backend that forwards to another one and injects the
@@ -147,7 +148,7 @@ func (b *Backend) admit(ctx context.Context, st *state, latency, jitter time.Dur
 		return fmt.Errorf("%w: %w: %s", core.ErrRetryable, ErrOutage, what())
 	}
 	delay, class := b.drawCall(latency, jitter, rate, st.cfg.PermanentShare)
-	if err := wait(ctx, delay); err != nil {
+	if err := backoff.Wait(ctx, delay, nil); err != nil {
 		return fmt.Errorf("%w: fault: %s: %w", core.ErrRetryable, what(), err)
 	}
 	if class != nil {
@@ -155,22 +156,6 @@ func (b *Backend) admit(ctx context.Context, st *state, latency, jitter time.Dur
 		return fmt.Errorf("%w: %w: %s", class, ErrInjected, what())
 	}
 	return nil
-}
-
-// wait blocks for d or until ctx ends, whichever is first, and returns
-// ctx.Err() in the second case.
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 var _ core.Backend = (*Backend)(nil)

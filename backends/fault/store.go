@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // Store applies the faults in force to one batch, in this order: an ended
@@ -39,7 +40,7 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 	sc := b.getScratch(n)
 	defer b.putScratch(sc)
 	delay, throttled := b.drawStore(&st.cfg, sc.fates)
-	if err := wait(ctx, delay); err != nil {
+	if err := backoff.Wait(ctx, delay, nil); err != nil {
 		b.c.canceled.Add(uint64(n))
 		failCtx(batch, results, err)
 		return

@@ -1,8 +1,8 @@
 // Package backoff is the exponential backoff with full jitter shared by the
 // tracker's retries (shard) and the DynamoDB backend's retries of
-// unprocessed items. It is one function: the callers keep their own attempt
-// counts, so no per-operation state (as in cenkalti/backoff's BackOff) is
-// needed.
+// unprocessed items, and the cancellable wait every retry loop of the module
+// uses. The callers keep their own attempt counts, so no per-operation state
+// (as in cenkalti/backoff's BackOff) is needed.
 package backoff
 
 import (
