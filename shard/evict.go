@@ -95,12 +95,8 @@ func (s *shard) visit(e *entry, now int64, pressure bool) (reason int, evicted b
 		return 0, false
 	}
 	e.state.Or(stateEvicted)
-	// Counts not yet collected leave with the entry otherwise.
-	accepted, dups := e.Seq()-e.counted, e.takeDuplicatesLocked()
-	e.counted = e.Seq()
+	s.collectLocked(e) // counts not yet collected would leave with the entry
 	e.Unlock()
-	s.counts.accepted.Add(accepted)
-	s.counts.dedup.Add(dups)
 	s.remove(e, func() bool { return true })
 	return reason, true
 }

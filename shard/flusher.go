@@ -248,11 +248,16 @@ func (s *shard) take(batch []*entry, e *entry, now int64) []*entry {
 // once: the counts live in fields Observe writes under that flag.
 func (s *shard) collect(e *entry) {
 	e.Lock()
+	s.collectLocked(e)
+	e.Unlock()
+}
+
+// collectLocked is collect for a caller that holds e's writer flag.
+func (s *shard) collectLocked(e *entry) {
 	seq := e.Seq()
 	accepted := seq - e.counted
 	e.counted = seq
 	dups := e.takeDuplicatesLocked()
-	e.Unlock()
 	if accepted > 0 {
 		s.counts.accepted.Add(accepted)
 	}
