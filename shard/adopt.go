@@ -17,27 +17,32 @@ import (
 // refuse as stale. Entries whose load fails stay in memory, are reported and
 // retried like failed writes. It returns batch without them.
 func (s *shard) adopt(batch []*entry, g uint64, now int64) []*entry {
-	s.names = s.names[:0]
+	s.adopting, s.names = s.adopting[:0], s.names[:0]
 	for _, e := range batch {
 		if !e.Adopted() {
+			s.adopting = append(s.adopting, e)
 			s.names = append(s.names, e.session)
 		}
 	}
-	if len(s.names) == 0 {
+	if len(s.adopting) == 0 {
 		return batch
 	}
 	stored, err := s.load(s.parentCtx(), s.names)
 	clear(s.names)
-	kept := batch[:0]
-	for _, e := range batch {
-		switch {
-		case err == nil:
+	if err == nil {
+		for _, e := range s.adopting {
 			e.Lock()
 			adoptStored(e, stored[e.session])
 			e.Unlock()
-		case e.Adopted():
-			// A Resume adopted it meanwhile.
-		default:
+		}
+		clear(s.adopting)
+		return batch
+	}
+	clear(s.adopting)
+	// The load failed: entries no Resume adopted meanwhile wait for a retry.
+	kept := batch[:0]
+	for _, e := range batch {
+		if !e.Adopted() {
 			s.deferOrFail(e, g, now, fmt.Errorf("lastevent: load %q before its first write: %w", e.session, err))
 			continue
 		}

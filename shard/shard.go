@@ -40,24 +40,25 @@ type shard struct {
 	metrics *trackerMetrics
 
 	// flusher-owned.
-	gen     uint64      // flush cycles run so far
-	period  uint64      // coalescing periods (ticks) so far, from 1
-	retries retryQueue  // failing entries by next attempt
-	held    []*entry    // queued entries an early cycle keeps for the next full one
-	clock   []*entry    // every entry the flusher has taken, in CLOCK order
-	hand    int         // the CLOCK hand: next index of clock to visit
-	lap     int64       // clock time the hand last wrapped to 0
-	swept   int64       // clock time of the last sweep
-	timer   *time.Timer // fires when the earliest retry is due
-	waiters []*flushReq // Flush calls waiting for a cycle to finish clean
-	batch   []*entry    // reused: entries taken by the current cycle
-	pending []*entry    // reused: entries of one Store call
-	names   []string    // reused: sessions of one adopting Load
-	wrote   int         // checkpoints sent to Store in the current cycle
-	cps     []core.Checkpoint
-	results []core.Result
-	logs    logLimiter
-	parent  context.Context // of Store calls; Close's ctx during the final drain
+	gen      uint64      // flush cycles run so far
+	period   uint64      // coalescing periods (ticks) so far, from 1
+	retries  retryQueue  // failing entries by next attempt
+	held     []*entry    // queued entries an early cycle keeps for the next full one
+	clock    []*entry    // every entry the flusher has taken, in CLOCK order
+	hand     int         // the CLOCK hand: next index of clock to visit
+	lap      int64       // clock time the hand last wrapped to 0
+	swept    int64       // clock time of the last sweep
+	timer    *time.Timer // fires when the earliest retry is due
+	waiters  []*flushReq // Flush calls waiting for a cycle to finish clean
+	batch    []*entry    // reused: entries taken by the current cycle
+	pending  []*entry    // reused: entries of one Store call
+	names    []string    // reused: sessions of one adopting Load
+	adopting []*entry    // reused: their entries
+	wrote    int         // checkpoints sent to Store in the current cycle
+	cps      []core.Checkpoint
+	results  []core.Result
+	logs     logLimiter
+	parent   context.Context // of Store calls; Close's ctx during the final drain
 }
 
 // flushReq is one Flush (or Close) waiting on one shard.
