@@ -50,6 +50,16 @@ type Decoder struct {
 	max int
 
 	start, end int
+	// lf and cr are where the searches for the next LF and the next CR
+	// stopped: buf[start:lf] holds no LF and buf[lf] is one if lf < end,
+	// and likewise for cr. Resuming there, not at start, keeps a line
+	// that arrives in many small reads, or a buffer of many short lines,
+	// from being searched again and again: quadratic time. fill shifts
+	// them with the bytes; an index below start is stale and means start.
+	lf, cr int
+	// examined counts the bytes the line searches have looked at; tests
+	// hold it to a constant per input byte.
+	examined   int
 	err        error // sticky error of r, returned once buf is drained
 	bomChecked bool
 	skipLF     bool // the last line ended with CR: an LF right after it belongs to it
@@ -236,7 +246,7 @@ func (d *Decoder) readLine() ([]byte, error) {
 		if d.err != nil {
 			// An unterminated last line is discarded with any pending
 			// event: the spec dispatches only at a blank line.
-			d.start, d.end = 0, 0
+			d.start, d.end, d.lf, d.cr = 0, 0, 0, 0
 			return nil, d.err
 		}
 		n, err := d.fill()
@@ -253,23 +263,36 @@ func (d *Decoder) readLine() ([]byte, error) {
 
 // cutLine cuts a line ending in LF, CR or CRLF off the unread bytes.
 func (d *Decoder) cutLine() ([]byte, bool) {
-	s := d.buf[d.start:d.end]
-	i := bytes.IndexByte(s, '\n')
-	scan := s
-	if i >= 0 {
-		scan = s[:i]
-	}
-	// CR is rare: one more vectorized scan, bounded by the LF found.
-	if j := bytes.IndexByte(scan, '\r'); j >= 0 {
-		d.start += j + 1
-		d.skipLF = true // the LF of a CRLF may not have arrived yet
-		return s[:j], true
-	}
-	if i < 0 {
+	// Two vectorized searches, each resumed where it last stopped, rather
+	// than a byte loop looking for either: the position of a delimiter
+	// found beyond this line is kept for the lines after it, so neither
+	// search passes over a byte twice; the kept one is only re-checked,
+	// one byte per line.
+	d.lf = d.seek(d.lf, '\n')
+	d.cr = d.seek(d.cr, '\r')
+	i := min(d.lf, d.cr)
+	if i == d.end {
 		return nil, false
 	}
-	d.start += i + 1
-	return s[:i], true
+	line := d.buf[d.start:i]
+	d.start = i + 1
+	// The LF of a CRLF may not have arrived yet.
+	d.skipLF = i == d.cr
+	return line, true
+}
+
+// seek returns the index of the first c in buf[from:end], or end if there
+// is none, treating a from below start as start.
+func (d *Decoder) seek(from int, c byte) int {
+	from = max(from, d.start)
+	s := d.buf[from:d.end]
+	i := bytes.IndexByte(s, c)
+	if i < 0 {
+		d.examined += len(s)
+		return d.end
+	}
+	d.examined += i + 1
+	return from + i
 }
 
 // fill reads more bytes, first moving the unread ones to the front and
@@ -277,6 +300,8 @@ func (d *Decoder) cutLine() ([]byte, bool) {
 func (d *Decoder) fill() (int, error) {
 	if d.start > 0 {
 		n := copy(d.buf, d.buf[d.start:d.end])
+		d.lf = max(d.lf-d.start, 0)
+		d.cr = max(d.cr-d.start, 0)
 		d.start, d.end = 0, n
 	}
 	if d.end == len(d.buf) {

@@ -2,6 +2,7 @@ package sse_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -70,6 +71,24 @@ func (r *emptyReads) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	return r.r.Read(p)
+}
+
+// chunkReader returns at most n bytes per Read, as a slow network does.
+type chunkReader struct {
+	s string
+	n int
+}
+
+// Reset makes r read s from the start.
+func (r *chunkReader) Reset(s string) { r.s = s }
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.s) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.s)
+	r.s = r.s[k:]
+	return k, nil
 }
 
 // checkStream decodes s every way readers offers, and also split in two at
@@ -279,5 +298,131 @@ func TestDecoderAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("Decoder.Next: %v allocations per event, want 0", allocs)
+	}
+}
+
+// decodeLimited runs a Decoder with the limit max (the default if 0) over r
+// to the end, like decodeAll, and returns the error that ended it, io.EOF
+// included.
+func decodeLimited(r io.Reader, max int) (refResult, error) {
+	dec := sse.NewDecoder(r)
+	if max > 0 {
+		dec.Buffer(nil, max)
+	}
+	var res refResult
+	for {
+		ev, err := dec.Next()
+		if err != nil {
+			id, set := dec.LastEventID()
+			res.LastID, res.LastIDSet = string(id), set
+			res.Retry, res.RetrySet = dec.Retry()
+			return res, err
+		}
+		res.Events = append(res.Events, refEvent{ID: string(ev.ID), Type: string(ev.Type), Data: string(ev.Data), HasID: ev.HasID})
+	}
+}
+
+// How a stream is cut into reads must not change what is decoded from it,
+// nor where a limit stops it: the decoder resumes its line search across
+// reads, and a stale or misplaced resume point would show up here as a line
+// cut at the wrong byte.
+func TestDecoderReadSizes(t *testing.T) {
+	const bom = "\xEF\xBB\xBF"
+	long := func(n int) string { return strings.Repeat("x", n) }
+	// crAt returns a data line of n bytes ended by CRLF: a stream starting
+	// with it has its CR at byte n, the last of a first read of n+1 bytes,
+	// and the next line starts at n+2.
+	crAt := func(n int) string { return "data: " + long(n-6) + "\r\n" }
+	tests := []struct {
+		name string
+		in   string
+		max  int // the decoder's limit; 0 for the default
+		// wantErr is the error expected to end the stream: io.EOF after
+		// the events the reference parser finds, or ErrLineTooLong after
+		// the first before of them.
+		wantErr error
+		before  int
+	}{
+		{"long line LF", "id: 1\ndata: " + long(70000) + "\n\ndata: after\n\n", 0, io.EOF, 0},
+		{"long line CRLF", "data: " + long(70000) + "\r\n\r\ndata: after\r\n\r\n", 0, io.EOF, 0},
+		{"long line CR", "data: " + long(70000) + "\r\rdata: after\r\r", 0, io.EOF, 0},
+		{"long lines, multi-line data", "data: " + long(20000) + "\ndata: " + long(30000) + "\r\ndata\rdata: " + long(17000) + "\n\n", 0, io.EOF, 0},
+		{"mixed endings, comments, fields", "retry: 300\r\n: comment\rid: 7\nevent: tick\r\ndata: a\ndata:  b\r\r\n:\n" +
+			"data: c\n\r" + ": " + long(5000) + "\r\ndata: d\r\n\n", 0, io.EOF, 0},
+		{"CR ends a read of 512", crAt(511) + crAt(1023-513) + "\r\n", 0, io.EOF, 0},
+		{"CR ends a read of 16 KiB", crAt(16<<10-1) + crAt(32<<10-1-(16<<10+1)) + "\r\n", 0, io.EOF, 0},
+		{"BOM", bom + "data: x\r\n\r\n" + bom + "data: y\n\n", 0, io.EOF, 0},
+		{"BOM then long line", bom + "data: " + long(40000) + "\r\r", 0, io.EOF, 0},
+		{"unterminated long last line", "data: a\n\ndata: " + long(40000), 0, io.EOF, 0},
+		{"line over the limit", "data: a\n\ndata: " + long(1500) + "\n\n", 1000, sse.ErrLineTooLong, 1},
+		{"line one byte over the limit", "data: a\r\n\r\ndata: " + long(1000-6) + "\r\n\r\n", 1000, sse.ErrLineTooLong, 1},
+		{"line at the limit, then one over", "data: " + long(999-6) + "\r\n\r\ndata: " + long(1000-6) + "\n\n", 1000, sse.ErrLineTooLong, 1},
+		{"line over the limit after the buffer grew", "data: a\n\ndata: " + long(20000) + "\n\ndata: " + long(30000) + "\n\n", 25000, sse.ErrLineTooLong, 2},
+		{"event data over the limit", "data: a\n\n" + strings.Repeat("data: 0123456789\r\n", 100) + "\n", 1000, sse.ErrLineTooLong, 1},
+		{"BOM and a line over the limit", bom + "data: a\n\ndata: " + long(1500) + "\n\n", 1000, sse.ErrLineTooLong, 1},
+	}
+	sizes := []struct {
+		name string
+		r    func(string) io.Reader
+	}{
+		{"1", func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) }},
+		{"2", func(s string) io.Reader { return &chunkReader{s: s, n: 2} }},
+		{"3", func(s string) io.Reader { return &chunkReader{s: s, n: 3} }},
+		{"7", func(s string) io.Reader { return &chunkReader{s: s, n: 7} }},
+		{"512", func(s string) io.Reader { return &chunkReader{s: s, n: 512} }},
+		{"16KiB", func(s string) io.Reader { return &chunkReader{s: s, n: 16 << 10} }},
+		{"whole", func(s string) io.Reader { return strings.NewReader(s) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			whole, wholeErr := decodeLimited(strings.NewReader(tt.in), tt.max)
+			if !errors.Is(wholeErr, tt.wantErr) {
+				t.Fatalf("read whole: got error %v, want %v", wholeErr, tt.wantErr)
+			}
+			ref := refParse([]byte(tt.in))
+			if tt.wantErr == io.EOF {
+				if !reflect.DeepEqual(whole, ref) {
+					t.Fatalf("read whole:\ngot  %.300v\nwant %.300v", whole, ref)
+				}
+			} else if !reflect.DeepEqual(whole.Events, ref.Events[:tt.before]) {
+				t.Fatalf("read whole: got events %.300v before the error, want the reference parser's first %d", whole.Events, tt.before)
+			}
+			for _, size := range sizes {
+				got, err := decodeLimited(size.r(tt.in), tt.max)
+				if err == nil || err.Error() != wholeErr.Error() {
+					t.Errorf("reads of %s: got error %v, want %v as when read whole", size.name, err, wholeErr)
+				}
+				if !reflect.DeepEqual(got, whole) {
+					t.Errorf("reads of %s:\ngot  %.300v\nwant %.300v as when read whole", size.name, got, whole)
+				}
+			}
+		})
+	}
+}
+
+// A CR that ends one read and the LF that starts the next are one line
+// ending, wherever the split falls and whatever arrived before it; so are
+// a CR and LF delivered apart by reads of any size.
+func TestDecoderCRLFSplitEverywhere(t *testing.T) {
+	const s = "data: a\r\n\r\nid: 1\r\ndata: b\r\r\n: c\r\ndata:\r\ndata: d\n\r\n"
+	want := refParse([]byte(s))
+	if len(want.Events) != 3 {
+		t.Fatalf("reference parser: got %+v, want three events", want)
+	}
+	check := func(name string, r io.Reader) {
+		t.Helper()
+		got, err := decodeAll(t, r)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\ngot  %+v, %v\nwant %+v, no error", name, got, err, want)
+		}
+	}
+	for i := 0; i <= len(s); i++ {
+		for j := i; j <= len(s); j++ {
+			check(fmt.Sprintf("reads split at %d and %d", i, j),
+				io.MultiReader(strings.NewReader(s[:i]), strings.NewReader(s[i:j]), strings.NewReader(s[j:])))
+		}
+	}
+	for n := 1; n <= len(s); n++ {
+		check(fmt.Sprintf("reads of %d bytes", n), &chunkReader{s: s, n: n})
 	}
 }
