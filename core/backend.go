@@ -17,6 +17,17 @@ import (
 // retries, restarts and several writers never move a stored checkpoint
 // backwards.
 //
+// Atomic: a checkpoint's EventID, Seq and Window are one value. Store
+// applies all three together, in the same item or row and under the same
+// monotonic condition, or none of them; a checkpoint with an empty Window
+// leaves no window stored (not an older one, which would no longer end
+// with the stored EventID). Load returns the Window as it was stored. A
+// stored window that is malformed or not its checkpoint's (see
+// Checkpoint.CheckWindow; only a foreign writer or corruption produces
+// one) fails the Load with an error wrapping ErrPermanent and
+// ErrInvalidWindow that names the session; it never panics and never
+// returns the checkpoint without its window.
+//
 // Store writes a batch and reports one Result per item: results[i] belongs to
 // batch[i], and len(results) == len(batch). The backend must fill every
 // result; a result left at its zero value counts as a retryable failure. A

@@ -11,7 +11,7 @@ import (
 func ExampleSlot() {
 	// A window of 2: an ID is a duplicate while it is among the last two
 	// accepted IDs.
-	s, err := core.NewSlot(2, "", 0)
+	s, err := core.NewSlot(2, core.Checkpoint{})
 	if err != nil {
 		panic(err)
 	}

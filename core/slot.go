@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -80,15 +81,19 @@ type Slot struct {
 }
 
 // NewSlot returns a slot with a window of the given size (a power of two, 1
-// to MaxWindow). seq 0 starts an empty session whose stored history is not
-// yet known; seq > 0 starts a resumed session (see Adopt).
-func NewSlot(window int, eventID string, seq uint64) (*Slot, error) {
+// to MaxWindow). A zero stored checkpoint starts an empty session whose
+// stored history is not yet known; one with Seq > 0 starts a resumed session
+// (see Adopt), which fails if stored.CheckWindow does.
+func NewSlot(window int, stored Checkpoint) (*Slot, error) {
 	s := new(Slot)
 	if err := s.Init(window); err != nil {
 		return nil, err
 	}
-	if seq > 0 {
-		s.Adopt(eventID, seq)
+	if stored.Seq > 0 {
+		if err := stored.CheckWindow(); err != nil {
+			return nil, err
+		}
+		s.Adopt(stored)
 	}
 	return s, nil
 }
@@ -177,38 +182,105 @@ func (s *Slot) Last() (eventID string, seq uint64) {
 // Seq returns the Seq of the newest accepted event, 0 if none. Wait-free.
 func (s *Slot) Seq() uint64 { return s.last.Load().seqOrZero() }
 
-// Adopt joins the slot to the session's stored history, the checkpoint
-// (eventID, seq) a backend holds; seq 0 means it holds none. Only the first
-// call has an effect; it returns the slot's Seq afterwards.
+// Adopt joins the slot to the session's stored history, the checkpoint a
+// backend holds; a stored Seq of 0 means it holds none. Only the first call
+// has an effect; it returns the slot's Seq afterwards. stored must pass
+// Checkpoint.CheckWindow (the tracker checks every loaded checkpoint); its
+// Session is ignored.
 //
-// On an empty slot the stored checkpoint becomes the newest one and its ID
-// enters the window, so a replay of it is a duplicate and the next accepted
-// event gets seq+1. On a slot that already accepted events (Observe before
-// Resume), those events are newer than the stored checkpoint, so their
-// numbering is moved on top of it: the newest Seq becomes seq plus the
-// slot's own count, and the window is unchanged.
-func (s *Slot) Adopt(eventID string, seq uint64) uint64 {
+// On an empty slot the stored checkpoint becomes the newest one and the
+// stored window (or, if it carries none, the stored ID alone) fills the
+// window, so a replay of any of those IDs is a duplicate and the next
+// accepted event gets Seq+1. On a slot that already accepted events (Observe
+// before Resume), those events are newer than the stored checkpoint: their
+// numbering moves on top of it, the newest Seq becoming stored.Seq plus the
+// slot's own count, and the stored hashes go below the slot's own in the
+// window, each ID once, the oldest leaving first if the window overflows.
+func (s *Slot) Adopt(stored Checkpoint) uint64 {
 	s.Lock()
 	defer s.Unlock()
-	return s.AdoptLocked(eventID, seq)
+	return s.AdoptLocked(stored)
 }
 
 // AdoptLocked is Adopt for a caller that holds the writer flag.
-func (s *Slot) AdoptLocked(eventID string, seq uint64) uint64 {
+func (s *Slot) AdoptLocked(stored Checkpoint) uint64 {
 	prev := s.last.Load()
-	if s.adopted || seq == 0 {
+	if s.adopted || stored.Seq == 0 {
 		s.adopted = true
 		return prev.seqOrZero()
 	}
 	s.adopted = true
-	if prev == nil {
-		s.last.Store(&record{eventID: eventID, seq: seq})
-		s.insert(xxhash.Sum64String(eventID))
-		return seq
+	s.seed(stored)
+	rec := &record{eventID: stored.EventID, seq: stored.Seq}
+	if prev != nil {
+		rec = &record{eventID: prev.eventID, seq: prev.seq + stored.Seq}
 	}
-	rec := &record{eventID: prev.eventID, seq: prev.seq + seq}
 	s.last.Store(rec)
 	return rec.seq
+}
+
+// seed puts the stored checkpoint's window below the slot's own hashes: the
+// stored hashes oldest first, then the slot's, the newest Window of them
+// kept and none twice. The caller holds the writer flag. An adoption runs
+// once per session entry, so rebuilding the ring here costs nothing per
+// event.
+func (s *Slot) seed(stored Checkpoint) {
+	var older []uint64
+	if stored.Window != "" {
+		older = stored.Window.AppendHashes(make([]uint64, 0, stored.Window.Len()))
+	} else {
+		older = []uint64{xxhash.Sum64String(stored.EventID)}
+	}
+	merged := older[:0]
+	for _, h := range older {
+		if !s.contains(h) { // the slot's own copy is the newer one
+			merged = append(merged, h)
+		}
+	}
+	merged = s.appendHashes(merged, int(s.count))
+	merged = merged[max(len(merged)-s.Window(), 0):]
+	s.reset()
+	for _, h := range merged {
+		s.insert(h)
+	}
+}
+
+// WindowLocked returns the hashes of the last k accepted IDs (fewer if the
+// window holds fewer), oldest first, ending with that of the ID Last
+// returns: the Window a checkpoint of this slot persists. The caller holds
+// the writer flag, so the window and Last agree. It allocates the 8·k
+// encoded bytes once, nothing when k is 0.
+func (s *Slot) WindowLocked(k int) Window {
+	k = min(k, int(s.count))
+	if k <= 0 {
+		return ""
+	}
+	b := make([]byte, 0, hashBytes*k)
+	for i := int(s.count) - k; i < int(s.count); i++ {
+		b = binary.LittleEndian.AppendUint64(b, s.hashAt(i))
+	}
+	return windowOfBytes(b)
+}
+
+// appendHashes appends the newest k hashes of the ring to dst, oldest
+// first.
+func (s *Slot) appendHashes(dst []uint64, k int) []uint64 {
+	for i := int(s.count) - k; i < int(s.count); i++ {
+		dst = append(dst, s.hashAt(i))
+	}
+	return dst
+}
+
+// hashAt returns the i-th hash of the ring, oldest first. While the ring
+// fills, positions 0..count-1 are in insertion order; once it is full, the
+// oldest is at s.oldest and the order wraps.
+func (s *Slot) hashAt(i int) uint64 {
+	n := uint32(1) << s.ringLog
+	start := uint32(0)
+	if uint32(s.count) == n {
+		start = uint32(s.oldest)
+	}
+	return s.win[(start+uint32(i))&(n-1)]
 }
 
 // Adopted reports whether Adopt has run. It takes the writer flag.
@@ -217,6 +289,9 @@ func (s *Slot) Adopted() bool {
 	defer s.Unlock()
 	return s.adopted
 }
+
+// AdoptedLocked is Adopted for a caller that holds the writer flag.
+func (s *Slot) AdoptedLocked() bool { return s.adopted }
 
 // Window returns the slot's window size.
 func (s *Slot) Window() int { return 1 << s.windowLog }

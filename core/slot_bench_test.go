@@ -20,7 +20,7 @@ func BenchmarkSlotObserve(b *testing.B) {
 	}
 	for _, c := range []string{"new", "dup"} {
 		b.Run("case="+c, func(b *testing.B) {
-			s, err := NewSlot(DefaultWindow, "", 0)
+			s, err := NewSlot(DefaultWindow, Checkpoint{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -92,12 +92,15 @@ func checkState[K comparable](t *testing.T, s *Slot, m *model[K], what string) {
 
 func mustSlot(t testing.TB, window int, eventID string, seq uint64) *Slot {
 	t.Helper()
-	s, err := NewSlot(window, eventID, seq)
+	s, err := NewSlot(window, Checkpoint{EventID: eventID, Seq: seq})
 	if err != nil {
 		t.Fatalf("NewSlot(%d, %q, %d): %v", window, eventID, seq, err)
 	}
 	return s
 }
+
+// cp is a stored checkpoint without a persisted window.
+func cp(eventID string, seq uint64) Checkpoint { return Checkpoint{EventID: eventID, Seq: seq} }
 
 func ids(prefix string, n int) []event {
 	es := make([]event, n)
@@ -319,7 +322,7 @@ func TestSlotAdoptEmpty(t *testing.T) {
 	if s.Adopted() {
 		t.Fatalf("Adopted before Adopt: got true, want false")
 	}
-	if got := s.Adopt("stored", 5); got != 5 {
+	if got := s.Adopt(cp("stored", 5)); got != 5 {
 		t.Fatalf("Adopt on empty slot: got %d, want 5", got)
 	}
 	if id, seq := s.Last(); id != "stored" || seq != 5 {
@@ -332,7 +335,7 @@ func TestSlotAdoptEmpty(t *testing.T) {
 		t.Fatalf("first event after Adopt: got (%t, %d), want (true, 6)", ok, seq)
 	}
 	// Only the first call has an effect.
-	if got := s.Adopt("later", 100); got != 6 {
+	if got := s.Adopt(cp("later", 100)); got != 6 {
 		t.Fatalf("second Adopt: got %d, want 6 (unchanged)", got)
 	}
 	if id, seq := s.Last(); id != "new" || seq != 6 {
@@ -354,24 +357,32 @@ func TestSlotAdoptAfterEvents(t *testing.T) {
 			}
 			lenBefore := s.Len()
 			want := uint64(1000 + k)
-			if got := s.Adopt("stored", 1000); got != want {
+			if got := s.Adopt(cp("stored", 1000)); got != want {
 				t.Fatalf("Adopt after %d events: got %d, want %d", k, got, want)
 			}
 			if id, seq := s.Last(); id != es[k-1].id || seq != want {
 				t.Fatalf("Last after Adopt: got (%q, %d), want (%q, %d)", id, seq, es[k-1].id, want)
 			}
-			if got := s.Len(); got != lenBefore {
-				t.Fatalf("Len after Adopt (window unchanged): got %d, want %d", got, lenBefore)
+			// The stored ID goes below the slot's own, if the window has
+			// room for it.
+			if got, want := s.Len(), min(lenBefore+1, w); got != want {
+				t.Fatalf("Len after Adopt: got %d, want %d", got, want)
 			}
 			for i := k - 1; i >= max(0, k-w); i-- {
 				if ok, seq := s.Observe(es[i].id, es[i].hash); ok || seq != want {
 					t.Fatalf("replay of %q after Adopt: got (%t, %d), want (false, %d)", es[i].id, ok, seq, want)
 				}
 			}
+			if ok, _ := s.Observe("stored", xxhash.Sum64String("stored")); ok != (k >= w) {
+				t.Fatalf("replay of the stored ID after %d own events in a window of %d: got accepted=%t, want %t", k, w, ok, k >= w)
+			}
+			if k >= w {
+				want++ // the replay was accepted: it had left the window
+			}
 			if ok, seq := s.Observe("next", xxhash.Sum64String("next")); !ok || seq != want+1 {
 				t.Fatalf("next event after Adopt: got (%t, %d), want (true, %d)", ok, seq, want+1)
 			}
-			if got := s.Adopt("again", 5000); got != want+1 {
+			if got := s.Adopt(cp("again", 5000)); got != want+1 {
 				t.Fatalf("second Adopt: got %d, want %d (unchanged)", got, want+1)
 			}
 		})
@@ -380,7 +391,7 @@ func TestSlotAdoptAfterEvents(t *testing.T) {
 
 func TestSlotAdoptNothingStored(t *testing.T) {
 	s := mustSlot(t, 4, "", 0)
-	if got := s.Adopt("", 0); got != 0 {
+	if got := s.Adopt(cp("", 0)); got != 0 {
 		t.Fatalf("Adopt(\"\", 0) on empty slot: got %d, want 0", got)
 	}
 	if !s.Adopted() {
@@ -390,7 +401,7 @@ func TestSlotAdoptNothingStored(t *testing.T) {
 		t.Fatalf("after Adopt(\"\", 0): got Last (%q, %d) Len %d, want (\"\", 0) Len 0", id, seq, s.Len())
 	}
 	// It counts as the first call: a later stored checkpoint is ignored.
-	if got := s.Adopt("late", 7); got != 0 {
+	if got := s.Adopt(cp("late", 7)); got != 0 {
 		t.Fatalf("Adopt after Adopt(\"\", 0): got %d, want 0", got)
 	}
 	if ok, seq := s.Observe("a", xxhash.Sum64String("a")); !ok || seq != 1 {
@@ -400,7 +411,7 @@ func TestSlotAdoptNothingStored(t *testing.T) {
 	s = mustSlot(t, 4, "", 0)
 	s.Observe("a", xxhash.Sum64String("a"))
 	s.Observe("b", xxhash.Sum64String("b"))
-	if got := s.Adopt("", 0); got != 2 {
+	if got := s.Adopt(cp("", 0)); got != 2 {
 		t.Fatalf("Adopt(\"\", 0) after 2 events: got %d, want 2", got)
 	}
 	if id, seq := s.Last(); id != "b" || seq != 2 {
@@ -413,7 +424,7 @@ func TestValidateWindow(t *testing.T) {
 		if err := ValidateWindow(w); err == nil {
 			t.Errorf("ValidateWindow(%d): got nil, want error", w)
 		}
-		if s, err := NewSlot(w, "", 0); err == nil || s != nil {
+		if s, err := NewSlot(w, Checkpoint{}); err == nil || s != nil {
 			t.Errorf("NewSlot(%d): got (%v, %v), want (nil, error)", w, s, err)
 		}
 		var s Slot
@@ -651,11 +662,11 @@ func TestSlotConcurrentAdopt(t *testing.T) {
 		var adopted uint64
 		wg.Go(func() {
 			if round%2 == 0 {
-				adopted = s.Adopt("stored", stored)
+				adopted = s.Adopt(cp("stored", stored))
 				return
 			}
 			s.Lock()
-			adopted = s.AdoptLocked("stored", stored)
+			adopted = s.AdoptLocked(cp("stored", stored))
 			s.Unlock()
 		})
 		wg.Wait()

@@ -44,6 +44,73 @@ func (m *slotModel) accept(e slotEvent, seq uint64) {
 	m.seq, m.lastID = seq, e.id
 }
 
+// adopt is Slot.Adopt of a stored checkpoint whose window holds the hashes
+// of stored (oldest first): on an empty slot the stored checkpoint becomes
+// the newest; otherwise the slot's events are renumbered on top of it. The
+// stored hashes go below the slot's own, each once, the newest W kept.
+func (m *slotModel) adopt(stored []slotEvent, cp core.Checkpoint) {
+	var merged []uint64
+	for _, e := range stored {
+		if !slices.Contains(m.recent, e.hash) {
+			merged = append(merged, e.hash)
+		}
+	}
+	m.recent = append(merged, m.recent...)
+	m.recent = m.recent[max(len(m.recent)-m.window, 0):]
+	if m.seq == 0 {
+		m.seq, m.lastID = cp.Seq, cp.EventID
+		return
+	}
+	m.seq += cp.Seq
+}
+
+// storedCheckpoint builds, from arg, a stored checkpoint to adopt: Seq arg
+// (0 is none) and a window of up to 7 IDs of its own, with, when arg&8 is
+// set, one of the slot's recent IDs among them (the upstream replayed it
+// before Resume), or no window at all when arg&16 is set. It returns the
+// checkpoint and the events its window names, oldest first.
+func storedCheckpoint(m *slotModel, arg int) (core.Checkpoint, []slotEvent) {
+	if arg == 0 {
+		return core.Checkpoint{}, nil
+	}
+	var es []slotEvent
+	for j := range arg%7 + 1 {
+		id := "stored" + strconv.Itoa(arg) + "-" + strconv.Itoa(j)
+		es = append(es, slotEvent{id: id, hash: xxhash.Sum64String(id)})
+	}
+	if arg&8 != 0 && len(m.history) > 0 {
+		es[0] = m.back(1 + arg%len(m.history)) // may have left the window
+		if slices.ContainsFunc(es[1:], func(e slotEvent) bool { return e.hash == es[0].hash }) {
+			es = es[1:]
+		}
+	}
+	last := es[len(es)-1]
+	cp := core.Checkpoint{EventID: last.id, Seq: uint64(arg) + uint64(len(es))}
+	if arg&16 != 0 {
+		return cp, es[len(es)-1:]
+	}
+	hs := make([]uint64, len(es))
+	for i, e := range es {
+		hs[i] = e.hash
+	}
+	cp.Window = core.EncodeWindow(hs)
+	return cp, es
+}
+
+// checkPersisted compares the window a checkpoint of s persists with the
+// model's recent hashes, for every K up to the window.
+func checkPersisted(t *testing.T, s *core.Slot, m *slotModel, op int) {
+	t.Helper()
+	s.Lock()
+	defer s.Unlock()
+	for k := 1; k <= m.window; k *= 2 {
+		want := core.EncodeWindow(m.recent[max(len(m.recent)-k, 0):])
+		if got := s.WindowLocked(k); got != want {
+			t.Fatalf("op %d: WindowLocked(%d): got %v, want %v", op, k, got, want)
+		}
+	}
+}
+
 // back returns the event accepted d acceptances ago (1 = the newest).
 func (m *slotModel) back(d int) slotEvent { return m.history[len(m.history)-d] }
 
@@ -60,7 +127,9 @@ func (m *slotModel) back(d int) slotEvent { return m.history[len(m.history)-d] }
 //	4     replay of the ID exactly W back (the oldest still in the window)
 //	5     replay of the ID W+1 back (just evicted)
 //	6     another ID with the hash of a recent one (a collision: duplicate)
-//	7     Adopt (a Resume): only the first Adopt, on an unadopted slot, counts
+//	7     Adopt (a Resume) of a stored checkpoint with a window of its own
+//	      (see storedCheckpoint): only the first Adopt, on an unadopted
+//	      slot, counts
 func FuzzSlot(f *testing.F) {
 	f.Add(uint8(0), uint16(0), []byte{0, 0, 4, 0, 5, 0, 4, 0})
 	f.Add(uint8(7), uint16(9), []byte{2, 1, 2, 1, 2, 3, 3, 200, 4, 0, 5, 0, 6, 1})
@@ -69,7 +138,7 @@ func FuzzSlot(f *testing.F) {
 		// power of two up to the window.
 		w := 1 << (windowLog % 11)
 		m := &slotModel{window: w}
-		s, err := core.NewSlot(w, "resumed", uint64(resumeSeq))
+		s, err := core.NewSlot(w, core.Checkpoint{EventID: "resumed", Seq: uint64(resumeSeq)})
 		if err != nil {
 			t.Fatalf("NewSlot(%d, resumed, %d): %v", w, resumeSeq, err)
 		}
@@ -85,21 +154,18 @@ func FuzzSlot(f *testing.F) {
 			var e slotEvent
 			switch {
 			case kind == 7:
-				id := "stored" + strconv.Itoa(arg)
+				stored, storedEvents := storedCheckpoint(m, arg)
 				want := m.seq
-				if !adopted && arg > 0 {
-					if m.seq == 0 {
-						m.accept(slotEvent{id: id, hash: xxhash.Sum64String(id)}, uint64(arg))
-					} else {
-						m.seq += uint64(arg) // renumbered on top; window unchanged
-					}
+				if !adopted && stored.Seq > 0 {
+					m.adopt(storedEvents, stored)
 					want = m.seq
 				}
 				adopted = true
-				if got := s.Adopt(id, uint64(arg)); got != want {
-					t.Fatalf("op %d: Adopt(%q, %d): got seq %d, want %d", i/2, id, arg, got, want)
+				if got := s.Adopt(stored); got != want {
+					t.Fatalf("op %d: Adopt(%+v): got seq %d, want %d", i/2, stored, got, want)
 				}
 				checkSlot(t, s, m, i/2)
+				checkPersisted(t, s, m, i/2)
 				continue
 			case kind == 2:
 				fresh++
@@ -126,6 +192,9 @@ func FuzzSlot(f *testing.F) {
 					i/2, kind, w, e.id, e.hash, gotOK, gotSeq, wantOK, wantSeq)
 			}
 			checkSlot(t, s, m, i/2)
+			if kind == 3 || kind == 4 {
+				checkPersisted(t, s, m, i/2)
+			}
 		}
 	})
 }

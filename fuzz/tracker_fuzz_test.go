@@ -34,6 +34,7 @@ type script struct {
 	faults   *fault.Backend
 	faulty   bool
 	tr       *shard.Tracker
+	persist  int // recent IDs a written checkpoint carries (0: off)
 	sessions [scriptSessions]scriptSession
 	fresh    int
 }
@@ -55,22 +56,33 @@ type scriptSession struct {
 }
 
 // leave is the session leaving memory with its newest stored checkpoint at
-// seq (a restart that does not resume it, or a failed Delete): the history
-// after seq is dropped for good, nothing is in its window, and its next
-// entry numbers on top of seq once adopted.
-func (sp *scriptSession) leave(seq uint64) {
+// seq, whose window names stored (a restart that does not resume it, or a
+// failed Delete): the history after seq is dropped for good, nothing is in
+// its window, and its next entry numbers on top of seq, and takes the
+// stored window below its own, once adopted.
+func (sp *scriptSession) leave(seq uint64, stored []string) {
 	sp.History = sp.History[:seq]
-	sp.Window = nil
+	sp.Window, sp.Stored = nil, stored
 	sp.inMemory, sp.base, sp.adopted, sp.durable = false, seq, testmodel.AdoptNo, seq
 }
 
-// stored is what a Flush that returned nil, or a Close, leaves: the newest
-// checkpoint durable and an entry in memory adopted (a flusher adopts an
-// entry before its first write).
-func (sp *scriptSession) stored() {
+// adopt records that the entry in memory has adopted its stored history,
+// if the model did not know it yet: the stored window goes below its own.
+func (sp *scriptSession) adopt(w int) {
+	if sp.inMemory && sp.adopted != testmodel.AdoptYes {
+		sp.Adopt(w)
+		sp.adopted = testmodel.AdoptYes
+	}
+}
+
+// stored is what a Flush that returned nil, or a Close, leaves: an entry in
+// memory adopted (a flusher adopts an entry before its first write), and
+// its newest checkpoint durable with the last k IDs of its window.
+func (sp *scriptSession) stored(w, k int) {
 	sp.durable = sp.Seq()
 	if sp.inMemory {
-		sp.adopted = testmodel.AdoptYes
+		sp.adopt(w)
+		sp.Persist(k)
 	}
 }
 
@@ -86,7 +98,8 @@ func (sp *scriptSession) stored() {
 // checkpoint may move backwards; and after the faults are healed a final
 // Flush must store everything.
 //
-// Header: byte 0 picks the window (1 to 8) and shards (1 to 4), byte 1 seeds
+// Header: byte 0 picks the window (1 to 8), shards (1 to 4) and how many
+// recent IDs a checkpoint persists (the window, 1, or none), byte 1 seeds
 // the fault backend. Operations (kind, arg), kind modulo 16, where 11 to 15
 // mean 3 to 7 (so a kind below 8 means what it meant when kinds were taken
 // modulo 8, and the older corpus keeps its meaning):
@@ -133,6 +146,7 @@ func FuzzTracker(f *testing.F) {
 func newScript(t *testing.T, shape, seed byte) *script {
 	s := &script{t: t, store: memory.New()}
 	s.cfg = shard.Config{Window: 1 << (shape % 4), Shards: 1 << (shape / 4 % 3), Logger: quietLogger(),
+		PersistWindow: [...]int{0, 1, shard.PersistWindowOff}[shape/12%3],
 		FlushInterval: time.Hour, MaxBatch: 256, StoreTimeout: generous,
 		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 2 * time.Millisecond,
 		BreakerThreshold: 2, BreakerResetTimeout: time.Millisecond}
@@ -143,6 +157,14 @@ func newScript(t *testing.T, shape, seed byte) *script {
 		t.Fatalf("New(%+v): %v", s.cfg, err)
 	}
 	s.tr = tr
+	switch s.cfg.PersistWindow {
+	case 0:
+		s.persist = s.cfg.Window // the default: all of a window under 32
+	case shard.PersistWindowOff:
+		s.persist = 0
+	default:
+		s.persist = s.cfg.PersistWindow
+	}
 	return s
 }
 
@@ -158,6 +180,11 @@ func (s *script) step(op int, kind byte, arg int) {
 		sp := &s.sessions[i]
 		if !sp.inMemory {
 			sp.inMemory, sp.adopted = true, testmodel.AdoptNo
+		}
+		if sp.adopted == testmodel.AdoptMaybe && sp.MayAdopt(id, s.cfg.Window) && err == nil && !got {
+			// A duplicate only the stored window explains: the flusher
+			// has adopted the entry in the background.
+			sp.adopt(s.cfg.Window)
 		}
 		want := sp.Observe(id, s.cfg.Window)
 		if err != nil || got != want {
@@ -303,7 +330,7 @@ func (s *script) restart(op, mask int) {
 	s.tr = tr
 	for i := range s.sessions {
 		sp := &s.sessions[i]
-		sp.leave(sp.Seq())
+		sp.leave(sp.Seq(), sp.Stored) // Close stored everything (checkStored)
 		if mask>>i&1 == 0 {
 			continue
 		}
@@ -316,15 +343,17 @@ func (s *script) restart(op, mask int) {
 	}
 }
 
-// resumed records a successful Resume of session i: loaded with only its
-// stored newest ID in its window if it was not in memory, adopted either
-// way.
+// resumed records a successful Resume of session i: loaded with its stored
+// window if it was not in memory, adopted (the stored window below its own)
+// if it was.
 func (s *script) resumed(i int) {
 	sp := &s.sessions[i]
 	if !sp.inMemory {
-		sp.Reload()
+		sp.Reload(s.cfg.Window)
+		sp.inMemory, sp.adopted = true, testmodel.AdoptYes
+		return
 	}
-	sp.inMemory, sp.adopted = true, testmodel.AdoptYes
+	sp.adopt(s.cfg.Window)
 }
 
 // delete calls Delete of session i (again while the breaker refuses it,
@@ -353,10 +382,23 @@ func (s *script) delete(op, i int) {
 		t.Fatalf("op %d: Delete(%s): got %v, want nil or an error wrapping the backend's", op, name(i), err)
 	}
 	seq := stored.Seq
-	if seq < sp.durable || seq > sp.Seq() || (seq > 0 && stored != core.Checkpoint{Session: name(i), EventID: sp.History[seq-1], Seq: seq}) {
+	if seq < sp.durable || seq > sp.Seq() || (seq > 0 && (stored.Session != name(i) || stored.EventID != sp.History[seq-1])) {
 		t.Fatalf("op %d: stored %s after a failed Delete: %+v, want a checkpoint of its history from seq %d to %d", op, name(i), stored, sp.durable, sp.Seq())
 	}
-	sp.leave(seq)
+	var ids []string
+	if seq > 0 {
+		// Written in the background under faults, the stored window is
+		// one the model cannot predict exactly: it must name accepted IDs
+		// in order, and it is what a later Resume seeds.
+		var err error
+		if ids, err = testmodel.StoredIDs(stored.Window, sp.History, seq); err != nil {
+			t.Fatalf("op %d: stored %s after a failed Delete: %+v: %v", op, name(i), stored, err)
+		}
+		if seq == sp.durable && !slices.Equal(ids, sp.Stored) {
+			t.Fatalf("op %d: stored window of %s: got %v, want the durable %v", op, name(i), ids, sp.Stored)
+		}
+	}
+	sp.leave(seq, ids)
 }
 
 // checkReads compares Checkpoint, LastEventID and Sessions with the model:
@@ -407,13 +449,30 @@ func (s *script) wantCheckpoint(op int, what string, i int, cp core.Checkpoint, 
 	}
 }
 
+// want is the stored checkpoint the model expects of session i once its
+// newest checkpoint is written: with the last s.persist IDs of its window.
+func (s *script) want(i int) core.Checkpoint {
+	sp := &s.sessions[i]
+	cp := core.Checkpoint{Session: name(i), EventID: sp.Last(), Seq: sp.Seq()}
+	if s.persist > 0 {
+		if !sp.inMemory {
+			cp.Window = testmodel.WindowOf(sp.Stored)
+		} else {
+			cp.Window = testmodel.WindowOf(sp.Window[max(len(sp.Window)-s.persist, 0):])
+		}
+	}
+	return cp
+}
+
 // checkStored requires the store to hold exactly the model's newest
-// checkpoint of every session.
+// checkpoint of every session, windows included, once a Flush returned nil
+// or a Close: every entry in memory has adopted by then.
 func (s *script) checkStored(when string) {
 	for i := range s.sessions {
 		sp := &s.sessions[i]
+		sp.adopt(s.cfg.Window)
 		got, ok := s.store.Get(name(i))
-		want := core.Checkpoint{Session: name(i), EventID: sp.Last(), Seq: sp.Seq()}
+		want := s.want(i)
 		if sp.Seq() == 0 {
 			if ok {
 				s.t.Fatalf("%s: stored %s: got %+v, want nothing", when, name(i), got)
@@ -425,7 +484,7 @@ func (s *script) checkStored(when string) {
 		}
 	}
 	for i := range s.sessions {
-		s.sessions[i].stored()
+		s.sessions[i].stored(s.cfg.Window, s.persist)
 	}
 }
 
@@ -440,7 +499,7 @@ func (s *script) finish() {
 	want := make(map[string]core.Checkpoint)
 	for i := range s.sessions {
 		if sp := &s.sessions[i]; sp.Seq() > 0 {
-			want[name(i)] = core.Checkpoint{Session: name(i), EventID: sp.Last(), Seq: sp.Seq()}
+			want[name(i)] = s.want(i)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), generous)

@@ -70,7 +70,10 @@ func newHarness(real core.Backend, prefix string, seed uint64, c caseConfig) *ha
 		// opens after three failed calls and probes 2ms later.
 		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 4 * time.Millisecond,
 		BreakerThreshold: 3, BreakerResetTimeout: 2 * time.Millisecond,
-		IdleTTL: idleTTL}
+		IdleTTL: idleTTL, PersistWindow: c.persist}
+	if c.persist == 0 {
+		cfg.PersistWindow = shard.PersistWindowOff
+	}
 	if c.async {
 		cfg.FlushInterval, cfg.MaxBatch = time.Millisecond, 1
 	}

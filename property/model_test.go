@@ -18,6 +18,9 @@ const poolSize = 4
 type caseConfig struct {
 	window int
 	shards int
+	// persist is Config.PersistWindow as the tracker applies it: the recent
+	// IDs a written checkpoint carries, 0 when persisting them is off.
+	persist int
 	// async: flushers also write on their own (FlushInterval 1ms, MaxBatch
 	// 1), so the stored state changes between commands; otherwise they write
 	// only on Flush and Close and the stored state moves only then.
@@ -29,7 +32,7 @@ func (c caseConfig) String() string {
 	if c.async {
 		mode = "background"
 	}
-	return fmt.Sprintf("{window=%d shards=%d flush=%s}", c.window, c.shards, mode)
+	return fmt.Sprintf("{window=%d persist=%d shards=%d flush=%s}", c.window, c.persist, c.shards, mode)
 }
 
 // sessionModel is the sequential specification of one session: its dedup
@@ -97,15 +100,29 @@ func (s *sessionModel) memorySeqs() []uint64 {
 	return testmodel.MemorySeqs(s.Seq(), s.base, s.adopted)
 }
 
-// adopt records that the tracker joined the session to its stored history.
-func (s *sessionModel) adopt() { s.adopted, s.base = adoptYes, 0 }
+// adopt records that the tracker joined the session to its stored history:
+// an entry that did not know it yet takes the stored window below its own.
+func (s *sessionModel) adopt(window int) {
+	if s.adopted != adoptYes {
+		s.Adopt(window)
+	}
+	s.adopted, s.base = adoptYes, 0
+}
 
 // leaveMemory is eviction of the session, or a restart that does not
-// resume it: its next plain Observe creates an entry with an empty window
-// that numbers on top of base only once adopted.
+// resume it, once its newest checkpoint is stored: its next plain Observe
+// creates an entry with an empty window that numbers on top of base, and
+// takes the stored window, only once adopted.
 func (s *sessionModel) leaveMemory() {
 	s.inMemory, s.adopted, s.base = false, adoptNo, s.Seq()
 	s.Forget()
+}
+
+// mayAdopt reports whether Observe of id has no single answer: the entry
+// may or may not have adopted its stored window in the background, and
+// only that window holds id.
+func (s *sessionModel) mayAdopt(id string, window int) bool {
+	return s.inMemory && s.adopted == adoptMaybe && s.MayAdopt(id, window)
 }
 
 // reset is a Delete whose backend delete succeeded: nothing of the session
@@ -221,16 +238,38 @@ func (m *trackerModel) checkpoint(i int) modelCheckpoint {
 }
 
 // storedAll is what a Flush that returned nil, or a Close, leaves: every
-// session's newest checkpoint durable, every session in memory adopted
-// (the flusher adopts a session before its first write).
+// session in memory adopted (the flusher adopts a session before its first
+// write), and every session's newest checkpoint durable with the last
+// persist IDs of its window.
 func (m *trackerModel) storedAll() {
 	for i := range m.sessions {
 		s := &m.sessions[i]
 		s.durable = s.Seq()
 		if s.inMemory {
-			s.adopt()
+			s.adopt(m.cfg.window)
+			s.Persist(m.cfg.persist)
 		}
 	}
+}
+
+// storedWindow is the window session i's newest checkpoint carries once
+// stored: the last persist IDs of its window, adopted (a flusher adopts an
+// entry before its first write), or the stored one of a session out of
+// memory.
+func (m *trackerModel) storedWindow(i int) core.Window {
+	s := &m.sessions[i]
+	if m.cfg.persist == 0 || s.Seq() == 0 {
+		return ""
+	}
+	ids := s.Stored
+	if s.inMemory {
+		win := s.Window
+		if s.adopted != adoptYes {
+			win = s.Merged(m.cfg.window)
+		}
+		ids = win[max(len(win)-m.cfg.persist, 0):]
+	}
+	return testmodel.WindowOf(ids)
 }
 
 // healStoreAndLeave is Evict and the Close of a restart: the backend
@@ -243,12 +282,13 @@ func (m *trackerModel) healStoreAndLeave() {
 	}
 }
 
-// sameCheckpoint compares a tracker checkpoint with the model's.
+// sameCheckpoint compares a checkpoint, without its window, with the
+// model's.
 func sameCheckpoint(got core.Checkpoint, want modelCheckpoint, name string) bool {
 	if want.seq == 0 {
 		return got.Seq == 0 && got.EventID == ""
 	}
-	return got == core.Checkpoint{Session: name, EventID: want.eventID, Seq: want.seq}
+	return got.Session == name && got.EventID == want.eventID && got.Seq == want.seq
 }
 
 // shortID prints long IDs compactly so a shrunk case stays readable.

@@ -82,7 +82,7 @@ type candidate struct {
 }
 
 func (c candidate) key() string {
-	return fmt.Sprintf("%t/%d/%s", c.present, c.base, strings.Join(c.Window, ","))
+	return fmt.Sprintf("%t/%d/%s/%s", c.present, c.base, strings.Join(c.Window, ","), strings.Join(c.Stored, ","))
 }
 
 // pressureSession is the model of one session: the states it may be in.
@@ -114,23 +114,33 @@ func (s *pressureSession) keep(ok func(c *candidate) bool) bool {
 	return true
 }
 
-// mayLeave adds the states a clean session may reach at any moment: evicted
-// (window forgotten, numbering on top of its stored Seq once adopted), or,
-// for an Observe racing the eviction, revived with the stored checkpoint.
-func (s *pressureSession) mayLeave(revive bool) {
-	if s.dirty || !slices.ContainsFunc(s.cands, func(c candidate) bool { return c.present }) {
+// mayLeave adds the states a clean session may reach at any moment:
+// evicted (window forgotten, numbering on top of its stored Seq and the
+// stored window below its own once adopted). An Observe racing the
+// eviction revives the entry with its whole window and Seq carried over,
+// which is the state it was in: no candidate of its own.
+func (s *pressureSession) mayLeave() {
+	if s.dirty {
 		return
 	}
-	h := s.hist().Clone()
-	gone := candidate{Session: h.Clone(), base: h.Seq()}
-	gone.Forget()
-	s.cands = append(s.cands, gone)
-	if revive {
-		back := candidate{present: true, Session: h.Clone()}
-		back.Reload()
-		s.cands = append(s.cands, back)
+	for _, c := range s.cands {
+		if c.present {
+			gone := candidate{Session: c.Clone(), base: c.Seq()}
+			gone.Forget() // Stored is what its last Flush persisted
+			s.cands = append(s.cands, gone)
+		}
 	}
 	s.keep(func(*candidate) bool { return true })
+}
+
+// adopt is the entry of a present candidate taking its stored history, if
+// it has not yet: the stored window below its own, Seq no longer
+// provisional.
+func (c *candidate) adopt(window int) {
+	if c.present && c.base > 0 {
+		c.Adopt(window)
+	}
+	c.base = 0
 }
 
 // runPressure runs one script and returns "" or what went wrong.
@@ -162,13 +172,13 @@ func runPressure(window, shards int, ops []int) (failure string) {
 		var did, problem string
 		switch {
 		case kind < 10:
-			s.mayLeave(true)
+			s.mayLeave()
 			did, problem = observePressure(tr, s, name, pressureID(s, arg, &fresh), window)
 		case kind < 13:
-			did, problem = flushPressure(ctx, tr, &model, store)
+			did, problem = flushPressure(ctx, tr, &model, store, window)
 		default:
-			s.mayLeave(false)
-			did, problem = resumePressure(ctx, tr, s, name)
+			s.mayLeave()
+			did, problem = resumePressure(ctx, tr, s, name, window)
 		}
 		trace = append(trace, did)
 		if problem == "" {
@@ -235,23 +245,30 @@ func observePressure(tr *shard.Tracker, s *pressureSession, name, id string, win
 
 // flushPressure: Flush must succeed (the backend is healthy) and leave the
 // backend holding every session's newest ID with its global Seq.
-func flushPressure(ctx context.Context, tr *shard.Tracker, model *[pressureSessions]pressureSession, store *memory.Backend) (did, problem string) {
+func flushPressure(ctx context.Context, tr *shard.Tracker, model *[pressureSessions]pressureSession, store *memory.Backend, window int) (did, problem string) {
 	if err := tr.Flush(ctx); err != nil {
 		return "Flush", fmt.Sprintf("Flush = %v, want nil", err)
 	}
 	for i := range model {
 		s := &model[i]
 		s.dirty = false
+		got, ok := store.Get("s" + strconv.Itoa(i))
 		s.keep(func(c *candidate) bool {
-			if c.present {
-				c.base = 0 // adopted before its first write
+			if !c.present {
+				return true
 			}
-			return true
+			c.adopt(window) // a flusher adopts an entry before its first write
+			c.Persist(window)
+			// Written with its window: the stored one tells the
+			// candidates apart.
+			return !ok || got.Window == testmodel.WindowOf(c.Stored)
 		})
 		h := s.hist()
-		got, ok := store.Get("s" + strconv.Itoa(i))
 		if ok != (h.Seq() > 0) || got.EventID != h.Last() || got.Seq != h.Seq() {
 			return "Flush", fmt.Sprintf("after Flush: stored s%d = (%+v, %t), want ID %q seq %d", i, got, ok, h.Last(), h.Seq())
+		}
+		if ok && !slices.ContainsFunc(s.cands, func(c candidate) bool { return got.Window == testmodel.WindowOf(c.Stored) }) {
+			return "Flush", fmt.Sprintf("after Flush: stored s%d window %v is no candidate's last %d IDs", i, got.Window, window)
 		}
 	}
 	return "Flush", ""
@@ -259,7 +276,7 @@ func flushPressure(ctx context.Context, tr *shard.Tracker, model *[pressureSessi
 
 // resumePressure runs Resume: the stored checkpoint, or ErrTooManySessions
 // for a session that may be out of memory.
-func resumePressure(ctx context.Context, tr *shard.Tracker, s *pressureSession, name string) (did, problem string) {
+func resumePressure(ctx context.Context, tr *shard.Tracker, s *pressureSession, name string, window int) (did, problem string) {
 	cp, err := testmodel.Resume(ctx, tr, name, time.Millisecond, true)
 	h := s.hist()
 	did = fmt.Sprintf("Resume(%s) = (%s@%d, %v)", name, cp.EventID, cp.Seq, err)
@@ -276,9 +293,9 @@ func resumePressure(ctx context.Context, tr *shard.Tracker, s *pressureSession, 
 	s.keep(func(c *candidate) bool {
 		if !c.present {
 			c.present = true
-			c.Reload()
+			c.Reload(window)
 		}
-		c.base = 0
+		c.adopt(window)
 		return true
 	})
 	return did, ""
@@ -303,7 +320,7 @@ func checkPressureReads(tr *shard.Tracker, model *[pressureSessions]pressureSess
 	dirty := 0
 	for i := range model {
 		s, name := &model[i], "s"+strconv.Itoa(i)
-		s.mayLeave(false)
+		s.mayLeave()
 		h := s.hist()
 		if s.dirty {
 			dirty++

@@ -13,6 +13,7 @@ import (
 	"github.com/leanovate/gopter/gen"
 
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/testmodel"
 	"github.com/lastevent/lastevent/shard"
 )
 
@@ -43,9 +44,12 @@ func runStateMachine(t *testing.T, b backendUnderTest, cases int) {
 			return newHarness(b.open(t), fmt.Sprintf("p%d-%d-", params.Seed(), n), uint64(n), st.(*trackerModel).cfg)
 		},
 		DestroySystemUnderTestFunc: func(sut commands.SystemUnderTest) { sut.(*harness).destroy() },
-		InitialStateGen: gopter.CombineGens(gen.IntRange(0, 3), gen.IntRange(0, 2), gen.Bool()).
+		InitialStateGen: gopter.CombineGens(gen.IntRange(0, 3), gen.IntRange(0, 2), gen.Bool(), gen.IntRange(0, 2)).
 			Map(func(v []interface{}) *trackerModel {
-				return newTrackerModel(caseConfig{window: 1 << v[0].(int), shards: 1 << v[1].(int), async: v[2].(bool)})
+				w := 1 << v[0].(int)
+				// The whole window (the default below 32), one ID, or none.
+				persist := [...]int{w, 1, 0}[v[3].(int)]
+				return newTrackerModel(caseConfig{window: w, persist: persist, shards: 1 << v[1].(int), async: v[2].(bool)})
 			}),
 		GenCommandFunc: genCommand,
 	}
@@ -112,8 +116,19 @@ func genCommand(st commands.State) gopter.Gen {
 }
 
 // pickObserve chooses an ID for session s that probes the dedup window:
-// fresh, recent, exactly W back, W+1 back, another session's, or any old one.
+// fresh, recent, exactly W back, W+1 back, another session's, or any old
+// one. An ID whose answer depends on whether a background flusher has
+// adopted the session's stored window yet (mayAdopt) is replaced by a fresh
+// one: the model's next state must not depend on the answer.
 func (m *trackerModel) pickObserve(s, r, k int) observeCmd {
+	c := m.pickObserveAny(s, r, k)
+	if c.fresh < 0 && m.sessions[s].mayAdopt(c.id, m.cfg.window) {
+		return observeCmd{s: s, id: fmt.Sprintf("e%d", m.nextID), kind: "new", fresh: m.nextID}
+	}
+	return c
+}
+
+func (m *trackerModel) pickObserveAny(s, r, k int) observeCmd {
 	sm := &m.sessions[s]
 	w, n := m.cfg.window, len(sm.History)
 	other := &m.sessions[(s+1+k%(poolSize-1))%poolSize]
@@ -164,8 +179,9 @@ func (c observeCmd) NextState(st commands.State) commands.State {
 	s := &m.sessions[c.s]
 	if !s.inMemory {
 		// A new entry, with an empty window (leaveMemory): its Seq is
-		// provisional until the Load before its first write adopts the
-		// stored history, which a background flusher may do at any time.
+		// provisional, and its stored window unknown to it, until the
+		// Load before its first write adopts the stored history, which a
+		// background flusher may do at any time.
 		s.adopted = adoptNo
 		if m.cfg.async {
 			s.adopted = adoptMaybe
@@ -360,10 +376,10 @@ func (c resumeCmd) NextState(st commands.State) commands.State {
 		// is its window. One in memory keeps its window, and the Seq of its
 		// events moves on top of base.
 		if !s.inMemory {
-			s.Reload()
+			s.Reload(m.cfg.window)
 		}
 		s.inMemory = true
-		s.adopt()
+		s.adopt(m.cfg.window)
 	}
 	return m
 }
@@ -455,9 +471,9 @@ func (c restartCmd) NextState(st commands.State) commands.State {
 	m.healStoreAndLeave()
 	for _, i := range c.order {
 		s := &m.sessions[i]
-		s.Reload()
+		s.Reload(m.cfg.window)
 		s.inMemory = true
-		s.adopt()
+		s.adopt(m.cfg.window)
 		m.expect.resumed = append(m.expect.resumed, m.checkpoint(i))
 	}
 	return m
@@ -502,11 +518,13 @@ type problems []string
 func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
 
 // checkStoredExactly requires the backend to hold the model's newest
-// checkpoint of every session.
+// checkpoint of every session, with the window the model persisted.
 func (p *problems) checkStoredExactly(m *trackerModel, o *outcome, when string) {
 	for i := range m.sessions {
 		if want := m.checkpoint(i); !sameCheckpoint(o.stored[i], want, o.names[i]) {
 			p.addf("stored s%d %s: got seq %d ID %q, want seq %d ID %q", i, when, o.stored[i].Seq, o.stored[i].EventID, want.seq, want.eventID)
+		} else if got, want := o.stored[i].Window, m.storedWindow(i); got != want {
+			p.addf("stored s%d %s: got window %v, want %v (the last %d IDs of %v)", i, when, got, want, m.cfg.persist, m.sessions[i].Window)
 		}
 	}
 }
@@ -531,6 +549,10 @@ func (p *problems) verdict(m *trackerModel, o *outcome) *gopter.PropResult {
 			p.addf("stored s%d: seq %d, want between the last flushed seq %d and the newest %d", i, st.Seq, s.durable, s.Seq())
 		case st.Seq > 0 && (st.EventID != s.History[st.Seq-1] || st.Session != o.names[i]):
 			p.addf("stored s%d: %+v, but the model's seq %d is ID %q", i, st, st.Seq, s.History[st.Seq-1])
+		case st.Seq > 0:
+			if _, err := testmodel.StoredIDs(st.Window, s.History, st.Seq); err != nil {
+				p.addf("stored s%d: %+v: %v", i, st, err)
+			}
 		}
 	}
 	if got, want := o.sessions, m.inMemory(); got != want {

@@ -29,21 +29,25 @@ func (s *shard) adopt(batch []*entry, g uint64, now int64) []*entry {
 	}
 	stored, err := s.load(s.parentCtx(), s.names)
 	clear(s.names)
-	if err == nil {
-		for _, e := range s.adopting {
-			e.Lock()
-			adoptStored(e, stored[e.session])
-			e.Unlock()
-		}
-		clear(s.adopting)
-		return batch
-	}
 	clear(s.adopting)
-	// The load failed: entries no Resume adopted meanwhile wait for a retry.
+	// Entries whose load failed, as a whole or for their own stored value,
+	// and that no Resume adopted meanwhile wait for a retry.
 	kept := batch[:0]
 	for _, e := range batch {
-		if !e.Adopted() {
-			s.deferOrFail(e, g, now, fmt.Errorf("lastevent: load %q before its first write: %w", e.session, err))
+		var failed error
+		e.Lock()
+		if !e.AdoptedLocked() { // a Resume may have adopted it meanwhile
+			cp := stored[e.session]
+			if failed = err; failed == nil {
+				failed = checkStored(cp)
+			}
+			if failed == nil {
+				adoptStored(e, cp)
+			}
+		}
+		e.Unlock()
+		if failed != nil {
+			s.deferOrFail(e, g, now, fmt.Errorf("lastevent: load %q before its first write: %w", e.session, failed))
 			continue
 		}
 		kept = append(kept, e)
@@ -61,19 +65,30 @@ func (s *shard) deferOrFail(e *entry, g uint64, now int64, err error) {
 	s.fail(e, e.checkpoint(), err, g, now)
 }
 
-// adoptStored makes e continue the stored checkpoint cp; the caller holds e's
-// writer flag. A checkpoint at or below what this tracker knows durable is
-// its own history (it wrote it), not an older one to build on. It reports
-// the Seq e has afterwards.
-func adoptStored(e *entry, cp core.Checkpoint) uint64 {
+// checkStored returns a permanent failure, which changes nothing, for a
+// loaded checkpoint whose window cannot belong to it
+// (core.Checkpoint.CheckWindow): seeding from it could drop events never
+// seen, or let a replay move Last-Event-ID back.
+func checkStored(cp core.Checkpoint) error {
+	if err := cp.CheckWindow(); err != nil {
+		return fmt.Errorf("%w: %w", core.ErrPermanent, err)
+	}
+	return nil
+}
+
+// adoptStored makes e continue the stored checkpoint cp, which passed
+// checkStored: its Seq, and its window below e's own (core.Slot.Adopt). The
+// caller holds e's writer flag. A checkpoint at or below what this tracker
+// knows durable is its own history (it wrote it), not an older one to build
+// on.
+func adoptStored(e *entry, cp core.Checkpoint) {
 	if cp.Seq <= e.storedSeq.Load() {
 		cp = core.Checkpoint{}
 	}
 	before := e.Seq()
-	seq := e.AdoptLocked(cp.EventID, cp.Seq)
+	seq := e.AdoptLocked(cp)
 	e.counted += seq - before // renumbering is not events
 	storeMax(&e.storedSeq, cp.Seq)
-	return seq
 }
 
 // load calls Backend.Load through the shard's breaker, with the store

@@ -26,6 +26,9 @@ const (
 	// DefaultBreakerThreshold is how many backend calls of one shard must
 	// fail in a row to open its circuit breaker.
 	DefaultBreakerThreshold = 5
+	// PersistWindowOff is the Config.PersistWindow that turns persisting the
+	// recent window off (0 means the default, like every zero field).
+	PersistWindowOff = -1
 	// DefaultBreakerResetTimeout is how long an open breaker waits before it
 	// lets one probe call through.
 	DefaultBreakerResetTimeout = 5 * time.Second
@@ -41,6 +44,17 @@ type Config struct {
 	// accepted event IDs a replay is detected against. A power of two from 1
 	// to core.MaxWindow (32768). Default core.DefaultWindow (128).
 	Window int
+	// PersistWindow is how many of a session's most recent accepted IDs
+	// every written checkpoint carries (core.Checkpoint.Window, 8 bytes
+	// each). A session resumed from the backend — after a restart, a crash,
+	// an eviction, or on another process — drops a replay of any of them, so
+	// an upstream's overlap after a reconnect reaches no client twice and
+	// Last-Event-ID never moves back. It costs 8·PersistWindow bytes per
+	// written checkpoint and nothing per event. At most Window. Default
+	// core.DefaultPersistWindow (32), or Window if smaller; a negative value
+	// (PersistWindowOff) turns it off, and then only the stored ID itself is
+	// a duplicate after a resume.
+	PersistWindow int
 	// FlushInterval is how often a shard writes the newest checkpoint of each
 	// dirty session. It is the recovery point: a crash loses at most the
 	// checkpoints accepted in the last FlushInterval plus the backend's write
@@ -95,12 +109,13 @@ type Config struct {
 	MaxSessions int
 	// IdleTTL evicts a clean session that has seen no event (accepted or
 	// duplicate) for this long; 0 disables idle eviction. An evicted session
-	// forgets its dedup window. It comes back on its next Resume with the
-	// stored checkpoint (its last ID is then a duplicate), or on its next
-	// Observe with an empty window and a Seq counting from 1 in memory until
-	// its first write, before which the flusher loads the stored checkpoint
-	// and renumbers on top of it: the stored Seq always continues. Call
-	// Resume when a session reconnects to keep dedup across eviction.
+	// comes back on its next Resume with the stored checkpoint and its
+	// stored window (a replay of its last PersistWindow IDs is a
+	// duplicate), or on its next Observe with an empty window and a Seq
+	// counting from 1 in memory until its first write, before which the
+	// flusher loads the stored checkpoint, renumbers on top of it and puts
+	// the stored window below its own: the stored Seq always continues.
+	// Call Resume when a session reconnects to keep dedup across eviction.
 	IdleTTL time.Duration
 	// Now is the clock used for IdleTTL, retry delays and the persistence
 	// lag gauge. Default time.Now; tests inject a fake clock.
@@ -142,6 +157,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Window == 0 {
 		c.Window = core.DefaultWindow
+	}
+	switch {
+	case c.PersistWindow == 0:
+		c.PersistWindow = min(core.DefaultPersistWindow, c.Window)
+	case c.PersistWindow < 0:
+		c.PersistWindow = 0
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = DefaultFlushInterval
@@ -186,6 +207,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("lastevent: Config.Shards %d: must be a power of two between 1 and %d", c.Shards, MaxShards)
 	case core.ValidateWindow(c.Window) != nil:
 		return fmt.Errorf("lastevent: Config.Window %d: must be a power of two between 1 and %d", c.Window, core.MaxWindow)
+	case c.PersistWindow > c.Window:
+		return fmt.Errorf("lastevent: Config.PersistWindow %d: must be at most Config.Window (%d)", c.PersistWindow, c.Window)
 	case c.FlushInterval < time.Millisecond:
 		return fmt.Errorf("lastevent: Config.FlushInterval %v: must be at least 1ms", c.FlushInterval)
 	case c.MaxBatch < 1:

@@ -27,14 +27,14 @@ func TestDeleteForgetsSession(t *testing.T) {
 	if err := tr.Delete(ctx, "gone"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if _, ok := b.Get("gone"); ok {
+	if _, ok := storedOf(t, b, "gone"); ok {
 		t.Fatal("stored checkpoint after Delete: present, want deleted")
 	}
 	if _, ok := tr.LastEventID("gone"); ok || tr.Sessions() != 1 {
 		t.Fatalf("after Delete: in memory %v, sessions %d; want absent and 1", ok, tr.Sessions())
 	}
 	flush(t, tr)
-	if _, ok := b.Get("gone"); ok {
+	if _, ok := storedOf(t, b, "gone"); ok {
 		t.Fatal("stored checkpoint after Delete and Flush: the dropped checkpoint was written")
 	}
 	// The session starts again at Seq 1; "1" is not a duplicate any more.
@@ -42,10 +42,10 @@ func TestDeleteForgetsSession(t *testing.T) {
 		t.Fatal("Observe after Delete: a former ID was reported a duplicate")
 	}
 	flush(t, tr)
-	if got, _ := b.Get("gone"); got != (core.Checkpoint{Session: "gone", EventID: "1", Seq: 1}) {
+	if got, _ := storedOf(t, b, "gone"); got != (core.Checkpoint{Session: "gone", EventID: "1", Seq: 1}) {
 		t.Fatalf("stored after a new start: got %+v, want seq 1 ID 1", got)
 	}
-	if got, _ := b.Get("kept"); got.Seq != 1 {
+	if got, _ := storedOf(t, b, "kept"); got.Seq != 1 {
 		t.Fatalf("another session after Delete: got %+v, want seq 1", got)
 	}
 	if err := tr.Delete(ctx, "never-seen"); err != nil {
@@ -80,7 +80,7 @@ func TestDeleteFailingSession(t *testing.T) {
 	if err := tr.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, ok := fb.Get("s"); ok {
+	if _, ok := storedOf(t, fb, "s"); ok {
 		t.Fatal("a deleted session was written by a retry")
 	}
 }
@@ -118,7 +118,7 @@ func TestDeleteRacingObserve(t *testing.T) {
 	for i := range sessions {
 		s := "s" + strconv.Itoa(i)
 		want, inMemory := tr.Checkpoint(s)
-		got, stored := mb.Get(s)
+		got, stored := storedOf(t, mb, s)
 		if inMemory != stored || got != want {
 			t.Errorf("session %s: stored (%+v, %v), in memory (%+v, %v)", s, got, stored, want, inMemory)
 		}

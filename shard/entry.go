@@ -79,9 +79,20 @@ type entry struct {
 	retryAt       int64  // clock time (ns since New) of the next attempt while failing
 }
 
+// checkpoint returns the newest checkpoint without its window: wait-free,
+// for readers.
 func (e *entry) checkpoint() core.Checkpoint {
 	id, seq := e.Last()
 	return core.Checkpoint{Session: e.session, EventID: id, Seq: seq}
+}
+
+// persistableLocked returns the newest checkpoint with the hashes of the
+// last k accepted IDs, as the flusher writes it. The caller holds the writer
+// flag, so the record and the window are read in one hold and agree.
+func (e *entry) persistableLocked(k int) core.Checkpoint {
+	cp := e.checkpoint()
+	cp.Window = e.WindowLocked(k)
+	return cp
 }
 
 func (e *entry) queued() bool { return e.state.Load()&stateQueued != 0 }

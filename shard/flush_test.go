@@ -128,13 +128,39 @@ func flushShort(tr *shard.Tracker) error {
 
 // checkStored fails the test unless the backend holds exactly the tracker's
 // in-memory checkpoint of every session.
-func checkStored(t *testing.T, tr *shard.Tracker, b interface {
+// getter is a backend that tests can read back (memory.Backend and the
+// wrappers around it).
+type getter interface {
 	Get(string) (core.Checkpoint, bool)
-}, sessions []string) {
+}
+
+// storedOf returns session's stored checkpoint without its window, after
+// checking that the window belongs to it (core.Checkpoint.CheckWindow), so
+// a test compares it with Tracker.Checkpoint, which carries none. The
+// window's contents have tests of their own (window_test.go).
+func storedOf(t testing.TB, b getter, session string) (core.Checkpoint, bool) {
+	t.Helper()
+	cp, ok := b.Get(session)
+	return withoutWindow(t, cp), ok
+}
+
+func withoutWindow(t testing.TB, cp core.Checkpoint) core.Checkpoint {
+	t.Helper()
+	if err := cp.CheckWindow(); err != nil {
+		t.Errorf("stored %q: %v", cp.Session, err)
+	}
+	if cp.Seq > 0 && cp.Window == "" {
+		t.Errorf("stored %q: %+v carries no window, want its recent IDs", cp.Session, cp)
+	}
+	cp.Window = ""
+	return cp
+}
+
+func checkStored(t *testing.T, tr *shard.Tracker, b getter, sessions []string) {
 	t.Helper()
 	for _, s := range sessions {
 		want, _ := tr.Checkpoint(s)
-		if got, _ := b.Get(s); got != want {
+		if got, _ := storedOf(t, b, s); got != want {
 			t.Errorf("stored %q: got %+v, want %+v", s, got, want)
 		}
 	}
@@ -155,7 +181,7 @@ func TestCoalescingOneWritePerFlush(t *testing.T) {
 		t.Fatalf("backend writes for %d events on one session: got %d, want 1", k, got)
 	}
 	want := core.Checkpoint{Session: "s", EventID: "e" + strconv.Itoa(k), Seq: k}
-	if got, _ := b.Get("s"); got != want {
+	if got, _ := storedOf(t, b, "s"); got != want {
 		t.Fatalf("stored: got %+v, want %+v", got, want)
 	}
 
@@ -178,7 +204,7 @@ func TestCoalescingOneWritePerFlush(t *testing.T) {
 	if got := b.Stats().Writes; got != 2 {
 		t.Fatalf("backend writes after a second batch of events: got %d, want 2", got)
 	}
-	if got, _ := b.Get("s"); got.Seq != k+3 {
+	if got, _ := storedOf(t, b, "s"); got.Seq != k+3 {
 		t.Fatalf("stored seq: got %d, want %d", got.Seq, k+3)
 	}
 	if got := b.Stats().Stale; got != 0 {
@@ -305,11 +331,11 @@ func TestFlushBarrierUnderConcurrentObserve(t *testing.T) {
 					t.Errorf("Flush: %v", err)
 					return
 				}
-				if got, _ := b.Get(own); got.Seq < ownCP.Seq || (got.Seq == ownCP.Seq && got != ownCP) {
+				if got, _ := storedOf(t, b, own); got.Seq < ownCP.Seq || (got.Seq == ownCP.Seq && got != ownCP) {
 					t.Errorf("after Flush, stored %q: got %+v, want %+v or newer", own, got, ownCP)
 				}
 				for j, s := range set {
-					if got, _ := b.Get(names[s]); got.Seq < want[j] {
+					if got, _ := storedOf(t, b, names[s]); got.Seq < want[j] {
 						t.Errorf("after Flush, stored %q: got seq %d, want >= %d", names[s], got.Seq, want[j])
 					}
 				}
@@ -377,7 +403,7 @@ func TestFlushDuringOutage(t *testing.T) {
 	fb.fail.Store(false)
 	flush(t, tr)
 	checkStored(t, tr, fb, append(sessions, "late"))
-	if got, _ := fb.Get("a"); got.Seq != 5 || got.EventID != "a5" {
+	if got, _ := storedOf(t, fb, "a"); got.Seq != 5 || got.EventID != "a5" {
 		t.Fatalf("stored a after recovery: got %+v, want seq 5 ID a5", got)
 	}
 	if got := fb.Stats().Writes; got != uint64(len(sessions)+1) {
@@ -431,7 +457,7 @@ func TestFlushSurvivesPanickingBackend(t *testing.T) {
 	fb.panics.Store(false)
 	flush(t, tr)
 	checkStored(t, tr, fb, []string{"p", "q"})
-	if got, _ := fb.Get("p"); got.Seq != 2 {
+	if got, _ := storedOf(t, fb, "p"); got.Seq != 2 {
 		t.Fatalf("stored p: got %+v, want seq 2", got)
 	}
 }
@@ -506,7 +532,7 @@ func TestCloseIdempotent(t *testing.T) {
 	if err := tr.Close(ctx); err != nil {
 		t.Fatalf("Close after Close: got %v, want nil", err)
 	}
-	if got, _ := b.Get("s"); got.Seq != 1 {
+	if got, _ := storedOf(t, b, "s"); got.Seq != 1 {
 		t.Fatalf("stored after Close: got %+v, want seq 1", got)
 	}
 }
@@ -555,7 +581,7 @@ func TestCloseStoresEverythingAccepted(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	for _, s := range sessions {
-		if got, _ := b.Get(s); got != want[s] {
+		if got, _ := storedOf(t, b, s); got != want[s] {
 			t.Errorf("stored %q after Close: got %+v, want %+v", s, got, want[s])
 		}
 	}
@@ -596,7 +622,7 @@ func TestObserveRacingClose(t *testing.T) {
 		closeWhileObserving(t, tr, b, &wg, func() bool { return total.Load() >= 2000 })
 		for g := range accepted {
 			for s, n := range accepted[g] {
-				if got, _ := b.Get(s); got.Seq < n {
+				if got, _ := storedOf(t, b, s); got.Seq < n {
 					t.Errorf("round %d: stored %q after Close: got seq %d, want >= %d accepted", round, s, got.Seq, n)
 				}
 			}
@@ -638,7 +664,7 @@ func TestObserveRacingCloseSharedSessions(t *testing.T) {
 		}
 		closeWhileObserving(t, tr, b, &wg, func() bool { return total.Load() >= 500 })
 		for s := range done {
-			if got, _ := b.Get("s" + strconv.Itoa(s)); got.Seq < done[s].Load() {
+			if got, _ := storedOf(t, b, "s"+strconv.Itoa(s)); got.Seq < done[s].Load() {
 				t.Errorf("round %d: stored s%d after Close: got seq %d, want >= %d", round, s, got.Seq, done[s].Load())
 			}
 		}
@@ -659,6 +685,7 @@ func closeWhileObserving(t *testing.T, tr *shard.Tracker, b *memory.Backend, obs
 	}
 	observers.Wait()
 	b.Range(func(stored core.Checkpoint) bool {
+		stored = withoutWindow(t, stored)
 		if mem, _ := tr.Checkpoint(stored.Session); mem != stored {
 			t.Errorf("session %q after Close: in memory %+v, stored %+v; want equal", stored.Session, mem, stored)
 		}
@@ -729,7 +756,7 @@ func TestCloseRetriesUntilBackendRecovers(t *testing.T) {
 		t.Fatalf("Close after the backend recovered: got %v, want nil", err)
 	}
 	for _, s := range sessions {
-		if got, _ := fb.Get(s); got.Seq != 2 || got.EventID != "2" {
+		if got, _ := storedOf(t, fb, s); got.Seq != 2 || got.EventID != "2" {
 			t.Errorf("stored %q after Close: got %+v, want seq 2 ID 2", s, got)
 		}
 	}

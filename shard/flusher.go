@@ -272,7 +272,12 @@ func (s *shard) collectLocked(e *entry) {
 func (s *shard) write(entries []*entry, g uint64, now int64) {
 	s.pending, s.cps = s.pending[:0], s.cps[:0]
 	for _, e := range entries {
-		cp := e.checkpoint()
+		// The record and the window come from one hold of the writer
+		// flag, so the window stored is exactly the one that ends with
+		// the stored event ID.
+		e.Lock()
+		cp := e.persistableLocked(s.cfg.PersistWindow)
+		e.Unlock()
 		if cp.Seq <= e.storedSeq.Load() {
 			e.failedSince, e.attempts = 0, 0 // nothing newer than what is durable
 			continue

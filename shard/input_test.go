@@ -114,7 +114,7 @@ func TestInputLimitsAccepted(t *testing.T) {
 	flush(t, tr)
 	for _, c := range accept {
 		want, _ := tr.Checkpoint(c.session)
-		if got, _ := b.Get(c.session); got != want {
+		if got, _ := storedOf(t, b, c.session); got != want {
 			t.Errorf("stored (%s): got %+v, want %+v", c.name, got, want)
 		}
 	}

@@ -196,7 +196,7 @@ func TestIdleTTLEvictsWithFakeClock(t *testing.T) {
 	if _, ok := tr.LastEventID("s7"); ok {
 		t.Fatal("LastEventID of an evicted session: got ok, want not in memory")
 	}
-	if got, _ := b.Get("s7"); got.Seq != 3 {
+	if got, _ := storedOf(t, b, "s7"); got.Seq != 3 {
 		t.Fatalf("stored s7 after eviction: got %+v, want seq 3", got)
 	}
 	// Resume reloads an evicted session; Observe of another continues its Seq.
@@ -205,7 +205,7 @@ func TestIdleTTLEvictsWithFakeClock(t *testing.T) {
 	}
 	observe(t, tr, "s7", "4")
 	flush(t, tr)
-	if got, _ := b.Get("s7"); got.Seq != 4 || got.EventID != "4" {
+	if got, _ := storedOf(t, b, "s7"); got.Seq != 4 || got.EventID != "4" {
 		t.Fatalf("stored s7 after an Observe that followed its eviction: got %+v, want seq 4 ID 4", got)
 	}
 }
@@ -237,7 +237,7 @@ func TestMaxSessionsHolds(t *testing.T) {
 	flush(t, tr)
 	for i := range total {
 		s := "s" + strconv.Itoa(i)
-		if got, _ := b.Get(s); got.Seq != 2 || got.EventID != "2" {
+		if got, _ := storedOf(t, b, s); got.Seq != 2 || got.EventID != "2" {
 			t.Fatalf("stored %q: got %+v, want seq 2 ID 2 (evicted sessions keep their checkpoints)", s, got)
 		}
 	}
@@ -274,7 +274,7 @@ func TestTooManySessionsWhenAllDirty(t *testing.T) {
 	}
 	flush(t, tr)
 	for s, want := range map[string]uint64{"s0": 2, "s1": 1, "new": 1} {
-		if got, _ := fb.Get(s); got.Seq != want {
+		if got, _ := storedOf(t, fb, s); got.Seq != want {
 			t.Errorf("stored %q: got %+v, want seq %d", s, got, want)
 		}
 	}
@@ -316,7 +316,7 @@ func TestEvictionRacingObserve(t *testing.T) {
 	flush(t, tr)
 	for s := range sessions {
 		name := "s" + strconv.Itoa(s)
-		if got, _ := mb.Get(name); got.Seq != events || got.EventID != strconv.Itoa(events) {
+		if got, _ := storedOf(t, mb, name); got.Seq != events || got.EventID != strconv.Itoa(events) {
 			t.Errorf("stored %q: got %+v, want seq %d ID %d", name, got, events, events)
 		}
 	}

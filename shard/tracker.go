@@ -188,12 +188,19 @@ func (t *Tracker) Checkpoint(session string) (core.Checkpoint, bool) {
 }
 
 // Resume makes session continue its stored history and returns its newest
-// checkpoint (Seq 0 if it has none anywhere). When the session is not in
-// memory it is loaded from the backend, so after a restart LastEventID and
-// Seq continue where the stored checkpoint left off. When it is in memory
-// and already knows its history, no backend call is made. When it was
-// started in memory by Observe before any Resume, its events are numbered on
-// top of the stored checkpoint (see core.Slot.Adopt) and queued for writing.
+// checkpoint (Seq 0 if it has none anywhere; Window is left empty). When the
+// session is not in memory it is loaded from the backend, so after a
+// restart, an eviction, or on another process sharing the backend,
+// LastEventID and Seq continue where the stored checkpoint left off and its
+// dedup window holds the stored window: a replay of any of the last
+// Config.PersistWindow accepted IDs is a duplicate, so Last-Event-ID never
+// moves back. When it is in memory and already knows its history, no
+// backend call is made. When it was started in memory by Observe before any
+// Resume, its events are numbered on top of the stored checkpoint, the
+// stored window goes below its own (see core.Slot.Adopt), and it is queued
+// for writing. A stored window that does not belong to its checkpoint
+// fails Resume with an error wrapping core.ErrInvalidWindow and
+// core.ErrPermanent, and changes nothing.
 func (t *Tracker) Resume(ctx context.Context, session string) (core.Checkpoint, error) {
 	if t.closed.Load() {
 		return core.Checkpoint{}, ErrClosed
@@ -227,6 +234,9 @@ func (t *Tracker) resume(ctx context.Context, s *shard, session string) (_ core.
 		return core.Checkpoint{}, false, fmt.Errorf("lastevent: resume %q: %w", session, err)
 	}
 	cp := stored[session]
+	if err := checkStored(cp); err != nil {
+		return core.Checkpoint{}, false, fmt.Errorf("lastevent: resume %q: %w", session, err)
+	}
 	found := e
 	if !ok {
 		if e, err = t.create(s, session); err != nil {
@@ -247,11 +257,14 @@ func (t *Tracker) resume(ctx context.Context, s *shard, session string) (_ core.
 		return core.Checkpoint{}, false, ErrClosed
 	}
 	defer e.Unlock()
+	if !e.AdoptedLocked() { // else a flusher's adoption or another Resume won
+		adoptStored(e, cp)
+	}
 	// Queue the entry so its flusher sees it: to write events observed
 	// before this Resume (renumbered after the stored checkpoint), and to
 	// track a session Resume created for eviction. Queueing an entry whose
 	// newest checkpoint is stored only costs the flusher a skip.
-	if seq := adoptStored(e, cp); seq > cp.Seq || fresh {
+	if e.Seq() > cp.Seq || fresh {
 		if !s.markDirty(e) {
 			return core.Checkpoint{}, false, ErrClosed
 		}
@@ -431,11 +444,16 @@ func (t *Tracker) lock(s *shard, e *entry) (*entry, error) {
 }
 
 // revive returns the entry that replaced the evicted entry old in s, making
-// it if there is none: Seq and Last-Event-ID carried over from old (whose
-// checkpoint is stored, as only clean entries are evicted), so no backend
-// call is needed. Replacing old while it is still in the map needs no room
+// it if there is none: Seq, Last-Event-ID and the dedup window carried over
+// from old (whose checkpoint is stored, as only clean entries are evicted),
+// so no backend call is needed. Replacing old while it is still in the map needs no room
 // under MaxSessions; re-inserting a removed session does.
 func (t *Tracker) revive(s *shard, old *entry) (*entry, error) {
+	// old is evicted: no writer changes it any more, so one snapshot of its
+	// whole window (dedup carries over too) serves every attempt below.
+	old.Lock()
+	carried := old.persistableLocked(t.cfg.Window)
+	old.Unlock()
 	for {
 		cur, present := s.sessions.Load(old.session)
 		if present && cur != old {
@@ -452,10 +470,9 @@ func (t *Tracker) revive(s *shard, old *entry) (*entry, error) {
 				return c, !loaded // changed meanwhile: look again
 			}
 			made = t.newEntry(old.session)
-			id, seq := old.Last()
-			made.AdoptLocked(id, seq) // made is not shared yet
-			made.storedSeq.Store(seq)
-			made.counted = seq // carried over, not accepted here
+			made.AdoptLocked(carried) // made is not shared yet
+			made.storedSeq.Store(carried.Seq)
+			made.counted = carried.Seq // carried over, not accepted here
 			return made, false
 		})
 		if made != nil {

@@ -228,7 +228,7 @@ func TestResumeContinuesSeq(t *testing.T) {
 		t.Fatal("new ID after Resume: got duplicate, want accepted")
 	}
 	flush(t, c)
-	stored, _ := b.Get(s)
+	stored, _ := storedOf(t, b, s)
 	if want := (core.Checkpoint{Session: s, EventID: "next", Seq: k + 1}); stored != want {
 		t.Fatalf("stored after Resume + Observe + Flush: got %+v, want %+v", stored, want)
 	}
@@ -261,7 +261,7 @@ func TestResumeUnknownSession(t *testing.T) {
 	}
 	observe(t, tr, "new", "first")
 	flush(t, tr)
-	if got, _ := b.Get("new"); got.Seq != 1 || got.EventID != "first" {
+	if got, _ := storedOf(t, b, "new"); got.Seq != 1 || got.EventID != "first" {
 		t.Fatalf("stored after first event: got %+v, want seq 1 ID first", got)
 	}
 }
@@ -312,7 +312,7 @@ func TestResumeRebasesFreshSession(t *testing.T) {
 			want := core.Checkpoint{Session: s, EventID: "z", Seq: stored + 3}
 			if flushFirst {
 				flush(t, c) // the flusher loads seq 10 and renumbers before writing
-				if got, _ := b.Get(s); got != want {
+				if got, _ := storedOf(t, b, s); got != want {
 					t.Fatalf("stored after flushing the fresh session: got %+v, want %+v", got, want)
 				}
 				if cp, _ := c.Checkpoint(s); cp != want {
@@ -330,12 +330,12 @@ func TestResumeRebasesFreshSession(t *testing.T) {
 				t.Fatalf("LastEventID after Resume: got %q, want z", id)
 			}
 			flush(t, c)
-			if got, _ := b.Get(s); got != want {
+			if got, _ := storedOf(t, b, s); got != want {
 				t.Fatalf("stored after Resume + Flush: got %+v, want %+v", got, want)
 			}
 			observe(t, c, s, "w")
 			flush(t, c)
-			if got, _ := b.Get(s); got.Seq != stored+4 || got.EventID != "w" {
+			if got, _ := storedOf(t, b, s); got.Seq != stored+4 || got.EventID != "w" {
 				t.Fatalf("stored after next event: got %+v, want seq %d ID w", got, stored+4)
 			}
 		})
@@ -383,7 +383,7 @@ func TestResumeRacingObserve(t *testing.T) {
 		wg.Wait()
 		flush(t, tr)
 		mem, _ := tr.Checkpoint(s)
-		got, _ := b.Get(s)
+		got, _ := storedOf(t, b, s)
 		if got != mem {
 			t.Fatalf("iteration %d: stored after Resume||Observe and Flush: got %+v, want the in-memory %+v", i, got, mem)
 		}
@@ -528,7 +528,7 @@ func TestZeroConfig(t *testing.T) {
 		t.Fatalf("default window: ID 0 remembered after %d IDs, want forgotten", core.DefaultWindow+1)
 	}
 	flush(t, tr)
-	if got, _ := b.Get("s"); got.Seq != 1 {
+	if got, _ := storedOf(t, b, "s"); got.Seq != 1 {
 		t.Fatalf("stored with zero Config: got %+v, want seq 1", got)
 	}
 	if err := tr.Close(context.Background()); err != nil {

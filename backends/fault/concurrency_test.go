@@ -141,6 +141,15 @@ func TestTrackerThroughFaults(t *testing.T) {
 	}
 	fb.StartOutage(0)
 	observe(events/2+1, events)
+	// The outage lasts until a flusher has met it: the events above can
+	// all land between two ticks, or while a breaker opened by the random
+	// faults still waits.
+	for deadline := time.Now().Add(30 * time.Second); fb.Stats().OutageCalls == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no backend call met the outage in 30s: Stats %+v", fb.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := fb.Set(fault.Config{}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,9 @@ const maxListed = 3
 // Verify checks, once writes have stopped (after the faults are turned off
 // and the tracker's Flush or Close returned nil), that the next backend
 // holds exactly want: for each session in want, the stored checkpoint
-// equals want's (a zero checkpoint in want means the session must have
-// none). want must name every session the test wrote: a session the
+// has want's event ID and Seq, and a window that belongs to it
+// (core.Checkpoint.CheckWindow) and equals want's if want names one (a zero
+// checkpoint in want means the session must have none). want must name every session the test wrote: a session the
 // Checker saw written that want lacks is reported too. Verify reads the
 // next backend with one Load call.
 //
@@ -47,6 +48,10 @@ func (c *Checker) Verify(ctx context.Context, want map[string]core.Checkpoint) e
 			bad = append(bad, fmt.Sprintf("%q: none stored, want seq %d event %q", s, w.Seq, w.EventID))
 		case !w.IsZero() && (g.Seq != w.Seq || g.EventID != w.EventID || g.Session != s):
 			bad = append(bad, fmt.Sprintf("%q: stored seq %d event %q, want seq %d event %q", s, g.Seq, g.EventID, w.Seq, w.EventID))
+		case !w.IsZero() && g.CheckWindow() != nil:
+			bad = append(bad, fmt.Sprintf("%q: %v", s, g.CheckWindow()))
+		case w.Window != "" && g.Window != w.Window:
+			bad = append(bad, fmt.Sprintf("%q: stored window %v, want %v", s, g.Window, w.Window))
 		}
 	}
 	var unexpected []string

@@ -16,8 +16,8 @@ import (
 // Config configures a Relay. Zero fields take the defaults named.
 type Config struct {
 	// Source is the upstream. Its MaxOverlap must not exceed the
-	// Tracker's dedup window: the Tracker drops the overlap of a
-	// reconnect within one run of the relay.
+	// Tracker's Config.PersistWindow: the Tracker drops the overlap of a
+	// reconnect, within one run of the relay and after a restart.
 	Source *Source
 	// Session is the Tracker session of the upstream stream. Required.
 	Session string
@@ -93,15 +93,11 @@ func (r *Relay) Run(ctx context.Context) error {
 			id, ok := r.cfg.Tracker.LastEventID(r.cfg.Session)
 			return Position{ID: id, Set: ok}
 		},
-		// After a restart the Tracker knows only the checkpoint, not the
-		// events before it that the upstream's overlap resends: the
-		// anchor drops those. It stays on until MaxOverlap events have
-		// been accepted after the checkpoint: before that, a reconnect's
-		// overlap still reaches back past what the Tracker's window holds
-		// (a CI run caught exactly that: a reconnect two events after the
-		// restart replayed four events from before the checkpoint as
-		// new). From then on the Tracker's window drops the overlap.
-		Anchor: AnchorOnce,
+		// No anchoring: the upstream's overlap after a reconnect, and
+		// after a restart, is in the Tracker's window, which the stored
+		// checkpoint carries across restarts (Config.PersistWindow), so
+		// Observe drops it and no event is held back.
+		Anchor: AnchorNever,
 	}, r.accept)
 }
 
