@@ -321,3 +321,52 @@ func (w *worker) next() (session, id string) {
 	}
 	return session, id
 }
+
+// BenchmarkObserveBytes compares the two ways to feed the tracker an ID
+// decoded into a byte slice (sse.Decoder's Event.ID): impl=string converts
+// it, Observe(session, string(id)), which allocates for every event,
+// duplicates included; impl=bytes calls ObserveBytes, which copies only an
+// ID it keeps. Same warm tracker and IDs as BenchmarkObserve.
+//
+//	go test -run '^$' -bench 'ObserveBytes' -benchmem -count 6 ./bench
+func BenchmarkObserveBytes(b *testing.B) {
+	sessions := sessionNames(manySessions)
+	hot := sessions[0]
+	toBytes := func(ids []string) [][]byte {
+		out := make([][]byte, len(ids))
+		for i, id := range ids {
+			out[i] = []byte(id)
+		}
+		return out
+	}
+	fresh, warm := toBytes(eventIDs(0, newPool)), toBytes(warmIDs)
+	for _, impl := range []string{"string", "bytes"} {
+		for _, c := range cases {
+			b.Run("impl="+impl+"/case="+c, func(b *testing.B) {
+				tr := newTracker(b, sessions)
+				ids := fresh
+				if c == "dup" {
+					ids = warm
+				}
+				mask := len(ids) - 1
+				want := c == "new"
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					id := ids[i&mask]
+					var ok bool
+					var err error
+					if impl == "string" {
+						ok, err = tr.Observe(hot, string(id))
+					} else {
+						ok, err = tr.ObserveBytes(hot, id)
+					}
+					if ok != want || err != nil {
+						b.Fatalf("%s(%q, %q): got accepted=%v err=%v, want accepted=%v", impl, hot, id, ok, err, want)
+					}
+					i++
+				}
+			})
+		}
+	}
+}

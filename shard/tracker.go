@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/cespare/xxhash/v2"
@@ -92,14 +93,31 @@ func New(backend core.Backend, cfg Config) (*Tracker, error) {
 // core.ErrInvalidEventID, ...) and changes nothing; after Close it returns
 // ErrClosed. eventID is retained as given (strings are immutable).
 func (t *Tracker) Observe(session, eventID string) (accepted bool, err error) {
-	accepted, err = t.observe(session, eventID)
+	accepted, err = t.observe(session, eventID, false)
 	if err != nil {
 		t.countReject(err)
 	}
 	return accepted, err
 }
 
-func (t *Tracker) observe(session, eventID string) (accepted bool, err error) {
+// ObserveBytes is Observe for an event ID held in a byte slice, such as the
+// ID field sse.Decoder returns. It does not retain id: a duplicate (and
+// rejected input) allocates nothing, and an accepted ID costs one copy of
+// it, the string the tracker keeps, besides Observe's record. id may be
+// reused as soon as ObserveBytes returns.
+func (t *Tracker) ObserveBytes(session string, id []byte) (accepted bool, err error) {
+	// A view of id, not a copy: observe reads it, and clones it only when
+	// it keeps it.
+	accepted, err = t.observe(session, unsafe.String(unsafe.SliceData(id), len(id)), true)
+	if err != nil {
+		t.countReject(err)
+	}
+	return accepted, err
+}
+
+// observe is Observe; borrowed says eventID is a view of the caller's
+// bytes, which must be copied before it is kept.
+func (t *Tracker) observe(session, eventID string, borrowed bool) (accepted bool, err error) {
 	if t.closed.Load() {
 		return false, ErrClosed
 	}
@@ -158,6 +176,9 @@ func (t *Tracker) observe(session, eventID string) (accepted bool, err error) {
 			e.Unlock()
 			return false, err
 		}
+	}
+	if borrowed {
+		eventID = strings.Clone(eventID) // the record keeps it
 	}
 	e.AcceptLocked(eventID, h)
 	if !s.markDirty(e) {
