@@ -16,10 +16,11 @@ import (
 // room to spare at 256 bytes per stored checkpoint.
 const DefaultPersistWindow = 32
 
-// ErrInvalidWindow: a stored window is malformed or does not belong to its
-// checkpoint. Only a foreign or corrupted value produces it; a backend
-// returns it, wrapped with the session, instead of the checkpoint.
-var ErrInvalidWindow = errors.New("lastevent: invalid stored window")
+// ErrInvalidWindow: a window is malformed or does not belong to its
+// checkpoint. Only a foreign or corrupted value produces it: a backend
+// refuses to store such a checkpoint, and returns this error, wrapped with
+// the session, instead of loading one.
+var ErrInvalidWindow = errors.New("lastevent: invalid window")
 
 // hashBytes is the size of one hash in a Window's encoding.
 const hashBytes = 8
@@ -132,7 +133,10 @@ func (w Window) check() error {
 	case n < 2:
 		return nil
 	}
-	hs := w.AppendHashes(make([]uint64, 0, n))
+	// A default window sorts on the stack: backends check every
+	// checkpoint they store or load.
+	var buf [2 * DefaultPersistWindow]uint64
+	hs := w.AppendHashes(buf[:0])
 	slices.Sort(hs)
 	for i := 1; i < len(hs); i++ {
 		if hs[i] == hs[i-1] {

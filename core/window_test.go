@@ -279,6 +279,14 @@ func TestSlotAdoptWithoutStoredWindow(t *testing.T) {
 	}
 }
 
+func TestCheckWindowAllocs(t *testing.T) {
+	es := ids("a", DefaultPersistWindow)
+	cp := Checkpoint{Session: "s", EventID: es[len(es)-1].id, Seq: 100, Window: windowOf(es)}
+	if got := testing.AllocsPerRun(100, func() { _ = cp.CheckWindow() }); got != 0 {
+		t.Fatalf("allocs per CheckWindow of a default window: got %v, want 0", got)
+	}
+}
+
 func TestSlotWindowLockedAllocs(t *testing.T) {
 	s := mustSlot(t, 128, "", 0)
 	for _, e := range ids("a", 200) {

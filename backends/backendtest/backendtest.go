@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/lastevent/lastevent/core"
 )
 
@@ -44,6 +46,20 @@ type Harness struct {
 	// batch. Default false: the backend keeps the whole contract.
 	NotMonotonicAcrossCalls bool
 
+	// Corrupt, if set, writes c to the store b uses exactly as given,
+	// outside the Backend interface: with the store's own client (a
+	// DynamoDB PutItem, a Redis HSET), in the layout b reads, as a foreign
+	// writer or a damaged disk would. It fails t if the write fails.
+	// c.Session (which has nothing stored yet), c.EventID and c.Seq are
+	// valid; c.Window fails c.CheckWindow (a torn length, a newest hash
+	// that is not EventID's, a repeated hash, more hashes than Seq or than
+	// core.MaxWindow) and is to be stored as its bytes. CorruptWindow then
+	// requires Load to refuse the stored value with an error, not a panic
+	// and not the checkpoint without its window. Leave it nil when the
+	// store cannot be written around the backend (the memory backend):
+	// CorruptWindow is then skipped. Called on the check's test goroutine.
+	Corrupt func(t *testing.T, b core.Backend, c core.Checkpoint)
+
 	// Timeout bounds the context of each check. Default DefaultTimeout.
 	Timeout time.Duration
 }
@@ -66,6 +82,8 @@ type env struct {
 	reopen func() core.Backend
 	// monotonic is false for a NotMonotonicAcrossCalls backend.
 	monotonic bool
+	// corrupt stores c around the backend (Harness.Corrupt), or is nil.
+	corrupt func(c core.Checkpoint)
 }
 
 // check is one rule of the contract. run returns nil when the backend
@@ -74,7 +92,9 @@ type check struct {
 	name string
 	// needsMonotonic: skipped for a NotMonotonicAcrossCalls backend.
 	needsMonotonic bool
-	run            func(e *env) error
+	// needsCorrupt: skipped without Harness.Corrupt.
+	needsCorrupt bool
+	run          func(e *env) error
 }
 
 // checks are the rules Run checks, in order.
@@ -88,6 +108,10 @@ var checks = []check{
 	{name: "Delete", run: checkDelete},
 	{name: "ConcurrentStores", run: checkConcurrentStores},
 	{name: "RoundTrip", run: checkRoundTrip},
+	{name: "WindowRoundTrip", run: checkWindowRoundTrip},
+	{name: "WindowReplaced", run: checkWindowReplaced},
+	{name: "WindowStale", needsMonotonic: true, run: checkWindowStale},
+	{name: "CorruptWindow", needsCorrupt: true, run: checkCorruptWindow},
 }
 
 // Run checks the backends h.New returns against the core.Backend contract,
@@ -104,6 +128,9 @@ func Run(t *testing.T, h Harness) {
 			if c.needsMonotonic && h.NotMonotonicAcrossCalls {
 				t.Skip("backendtest: Harness.NotMonotonicAcrossCalls: the backend overwrites across Store calls")
 			}
+			if c.needsCorrupt && h.Corrupt == nil {
+				t.Skip("backendtest: Harness.Corrupt is nil: no way to store a malformed window around the backend")
+			}
 			b := h.New(t)
 			if b == nil {
 				t.Fatal("backendtest: Harness.New returned nil")
@@ -113,6 +140,9 @@ func Run(t *testing.T, h Harness) {
 			e := &env{ctx: ctx, b: b, ns: "backendtest/" + runID + "/" + c.name + "/", monotonic: !h.NotMonotonicAcrossCalls}
 			if h.Reopen != nil {
 				e.reopen = func() core.Backend { return h.Reopen(t, b) }
+			}
+			if h.Corrupt != nil {
+				e.corrupt = func(c core.Checkpoint) { h.Corrupt(t, b, c) }
 			}
 			if err := c.run(e); err != nil {
 				t.Error(err)
@@ -136,6 +166,18 @@ func store(ctx context.Context, b core.Backend, batch ...core.Checkpoint) []core
 	results := make([]core.Result, len(batch))
 	b.Store(ctx, batch, results)
 	return results
+}
+
+// indexed returns the sessions of batch, in order, and batch by session:
+// what a check loads back and what it expects to find.
+func indexed(batch []core.Checkpoint) (names []string, want map[string]core.Checkpoint) {
+	names = make([]string, len(batch))
+	want = make(map[string]core.Checkpoint, len(batch))
+	for i, c := range batch {
+		names[i] = c.Session
+		want[c.Session] = c
+	}
+	return names, want
 }
 
 func cp(session, id string, seq uint64) core.Checkpoint {
@@ -167,7 +209,23 @@ func loadExact(ctx context.Context, b core.Backend, names []string, want map[str
 }
 
 // describe names a checkpoint short enough for a failure message, even
-// with a name and ID of a kilobyte.
+// with a name and ID of a kilobyte and a window of 256 KiB.
 func describe(c core.Checkpoint) string {
-	return fmt.Sprintf("{Session %.40q (%d bytes) EventID %.40q (%d bytes) Seq %d}", c.Session, len(c.Session), c.EventID, len(c.EventID), c.Seq)
+	return fmt.Sprintf("{Session %.40q (%d bytes) EventID %.40q (%d bytes) Seq %d Window %s}",
+		c.Session, len(c.Session), c.EventID, len(c.EventID), c.Seq, describeWindow(c.Window))
+}
+
+// describeWindow shows a window by its length, newest hash and a digest of
+// the whole: two windows that differ only in an older hash still read
+// differently.
+func describeWindow(w core.Window) string {
+	n := w.Len()
+	switch {
+	case w == "":
+		return "none"
+	case n < 0:
+		return fmt.Sprintf("torn (%d bytes, sum %08x)", len(w), uint32(xxhash.Sum64String(string(w))))
+	default:
+		return fmt.Sprintf("%d hashes (newest %016x, sum %08x)", n, w.Hash(n-1), uint32(xxhash.Sum64String(string(w))))
+	}
 }

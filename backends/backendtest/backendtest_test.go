@@ -49,21 +49,23 @@ func TestRunSharesOneStore(t *testing.T) {
 type overwriter struct{ m *memory.Backend }
 
 func (o overwriter) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
+	valid := func(c core.Checkpoint) bool { return c.Session != "" && c.Seq != 0 && c.CheckWindow() == nil }
 	newest := map[string]int{}
 	for i, c := range batch {
-		if j, ok := newest[c.Session]; !ok || batch[j].Seq < c.Seq {
+		if j, ok := newest[c.Session]; valid(c) && (!ok || batch[j].Seq < c.Seq) {
 			newest[c.Session] = i
 		}
 	}
 	for i, c := range batch {
-		if j, ok := newest[c.Session]; ok && j != i && c.Session != "" && c.Seq != 0 {
+		valid := valid(c)
+		if j, ok := newest[c.Session]; ok && j != i && valid {
 			results[i] = core.Result{Outcome: core.OutcomeStale}
 			continue
 		}
-		if c.Session != "" && c.Seq != 0 && ctx.Err() == nil {
+		if valid && ctx.Err() == nil {
 			_ = o.m.Delete(ctx, c.Session) // no condition: whatever was stored goes
 		}
-		o.m.Store(ctx, batch[i:i+1], results[i:i+1])
+		o.m.Store(ctx, batch[i:i+1], results[i:i+1]) // refuses the invalid ones
 	}
 }
 
@@ -79,4 +81,22 @@ func TestRunNotMonotonicAcrossCalls(t *testing.T) {
 		New:                     func(*testing.T) core.Backend { return overwriter{memory.New()} },
 		NotMonotonicAcrossCalls: true,
 	})
+}
+
+// A backend keeping windows apart from EventID and Seq (splitWindow
+// without a flaw) keeps the whole contract, and through Harness.Corrupt
+// CorruptWindow runs and passes: the flawed variants in broken_test.go
+// differ from a passing backend by one rule each.
+func TestRunSplitWindowWithCorrupt(t *testing.T) {
+	corrupted := 0
+	Run(t, Harness{
+		New: func(*testing.T) core.Backend { return newSplitWindow(keepsContract) },
+		Corrupt: func(_ *testing.T, b core.Backend, c core.Checkpoint) {
+			corrupted++
+			b.(*splitWindow).corrupt(c)
+		},
+	})
+	if corrupted == 0 {
+		t.Fatal("Corrupt calls: got 0, want CorruptWindow to call it")
+	}
 }

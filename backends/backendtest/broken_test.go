@@ -19,7 +19,7 @@ type lastWriterWins struct{ *memory.Backend }
 
 func (b lastWriterWins) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
 	for i, c := range batch {
-		if c.Session != "" && c.Seq != 0 && ctx.Err() == nil {
+		if c.Session != "" && c.Seq != 0 && c.CheckWindow() == nil && ctx.Err() == nil {
 			_ = b.Backend.Delete(ctx, c.Session)
 		}
 		b.Backend.Store(ctx, batch[i:i+1], results[i:i+1])
@@ -131,6 +131,110 @@ func (b retainer) Load(ctx context.Context, sessions []string) (map[string]core.
 	return b.Backend.Load(ctx, sessions)
 }
 
+// windowFlaw is the one rule of the contract about windows a splitWindow
+// breaks.
+type windowFlaw uint8
+
+const (
+	keepsContract         windowFlaw = iota
+	dropsWindow                      // stores no window
+	writesStaleWindow                // a stale checkpoint's window replaces the stored one
+	keepsOldWindow                   // a checkpoint without a window leaves the old one
+	acceptsInvalidWindow             // writes a window that fails CheckWindow
+	loadsBadWindow                   // Load returns a stored bad window as it is
+	loadDropsBadWindow               // Load returns a bad window's checkpoint without it
+	loadPanicsOnBadWindow            // Load panics on a stored bad window
+)
+
+// splitWindow keeps EventID and Seq in a memory backend and each window in
+// a map of its own, as a backend holding the window in a second key or
+// column would, and breaks the rule flaw names. Every call holds mu, so
+// the two change together. corrupt stores a checkpoint around the checks,
+// for Harness.Corrupt.
+type splitWindow struct {
+	m       *memory.Backend
+	flaw    windowFlaw
+	mu      sync.Mutex
+	windows map[string]core.Window
+}
+
+func newSplitWindow(flaw windowFlaw) *splitWindow {
+	return &splitWindow{m: memory.New(), flaw: flaw, windows: map[string]core.Window{}}
+}
+
+func (b *splitWindow) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, c := range batch {
+		if err := c.CheckWindow(); err != nil && b.flaw != acceptsInvalidWindow {
+			results[i] = core.Result{Outcome: core.OutcomeFailed,
+				Err: fmt.Errorf("%w: split: session %q seq %d: %w", core.ErrPermanent, c.Session, c.Seq, err)}
+			continue
+		}
+		bare := c
+		bare.Window = ""
+		b.m.Store(ctx, []core.Checkpoint{bare}, results[i:i+1])
+		o := results[i].Outcome
+		switch {
+		case b.flaw == dropsWindow:
+		case o != core.OutcomeWritten && !(o == core.OutcomeStale && b.flaw == writesStaleWindow):
+		case c.Window != "":
+			b.windows[c.Session] = c.Window
+		case b.flaw != keepsOldWindow:
+			delete(b.windows, c.Session)
+		}
+	}
+}
+
+func (b *splitWindow) Load(ctx context.Context, sessions []string) (map[string]core.Checkpoint, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	got, err := b.m.Load(ctx, sessions)
+	if err != nil {
+		return nil, err
+	}
+	for s, c := range got {
+		c.Window = b.windows[s]
+		if err := c.CheckWindow(); err != nil {
+			switch b.flaw {
+			case loadsBadWindow:
+			case loadDropsBadWindow:
+				c.Window = ""
+			case loadPanicsOnBadWindow:
+				panic(fmt.Sprintf("split: session %q: %v", s, err))
+			default:
+				return nil, fmt.Errorf("%w: split: load: %w", core.ErrPermanent, err)
+			}
+		}
+		got[s] = c
+	}
+	return got, nil
+}
+
+func (b *splitWindow) Delete(ctx context.Context, session string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.m.Delete(ctx, session); err != nil {
+		return err
+	}
+	delete(b.windows, session)
+	return nil
+}
+
+// corrupt stores c as it is, whatever was stored for its session.
+func (b *splitWindow) corrupt(c core.Checkpoint) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ctx := context.Background()
+	_ = b.m.Delete(ctx, c.Session)
+	bare := c
+	bare.Window = ""
+	if r := store(ctx, b.m, bare)[0]; r.Outcome != core.OutcomeWritten {
+		panic(fmt.Sprintf("split: corrupt %q: %v (%v)", c.Session, r.Outcome, r.Err))
+	}
+	b.windows[c.Session] = c.Window
+}
+
 // Each check finds the backend that breaks its rule: the suite can fail.
 func TestChecksCatchBrokenBackends(t *testing.T) {
 	for _, tc := range []struct {
@@ -159,12 +263,30 @@ func TestChecksCatchBrokenBackends(t *testing.T) {
 			[]string{"RoundTrip"}},
 		{"retains-batch", func() core.Backend { return retainer{memory.New(), new(sync.Mutex), new([]core.Checkpoint)} }, true,
 			[]string{"EveryResultFilled"}},
+		{"drops-window", func() core.Backend { return newSplitWindow(dropsWindow) }, true,
+			[]string{"DuplicatesInOneBatch", "ConcurrentStores", "WindowRoundTrip", "WindowReplaced", "WindowStale"}},
+		{"writes-stale-window", func() core.Backend { return newSplitWindow(writesStaleWindow) }, true,
+			[]string{"DuplicatesInOneBatch", "WindowReplaced", "WindowStale"}},
+		{"keeps-old-window", func() core.Backend { return newSplitWindow(keepsOldWindow) }, true,
+			[]string{"WindowReplaced"}},
+		{"accepts-invalid-window", func() core.Backend { return newSplitWindow(acceptsInvalidWindow) }, true,
+			[]string{"InvalidCheckpoints"}},
+		{"loads-bad-window", func() core.Backend { return newSplitWindow(loadsBadWindow) }, true,
+			[]string{"CorruptWindow"}},
+		{"load-drops-bad-window", func() core.Backend { return newSplitWindow(loadDropsBadWindow) }, true,
+			[]string{"CorruptWindow"}},
+		{"load-panics-on-bad-window", func() core.Backend { return newSplitWindow(loadPanicsOnBadWindow) }, true,
+			[]string{"CorruptWindow"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, name := range tc.fails {
 				c := checkNamed(t, name)
 				ctx, cancel := context.WithTimeout(t.Context(), DefaultTimeout)
-				err := c.run(&env{ctx: ctx, b: tc.new(), ns: "broken/" + name + "/", monotonic: tc.monotonic})
+				e := &env{ctx: ctx, b: tc.new(), ns: "broken/" + name + "/", monotonic: tc.monotonic}
+				if s, ok := e.b.(*splitWindow); ok {
+					e.corrupt = s.corrupt
+				}
+				err := c.run(e)
 				cancel()
 				if err == nil {
 					t.Errorf("check %s passed a %s backend, want it to fail", name, tc.name)

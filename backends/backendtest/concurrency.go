@@ -16,14 +16,19 @@ const (
 	concWriters = 6
 	concRounds  = 6
 	concShared  = 6
+	// concWindow hashes per checkpoint: small, since only whether the
+	// window travels with its Seq matters here.
+	concWindow = 3
 )
 
 // checkConcurrentStores runs writers that call Store at once. Each writer
 // stores an ascending Seq to a session of its own and, for a monotonic
 // backend, random Seqs to sessions every writer shares (unique per writer,
 // so the winner of each session is known). Afterwards each session holds
-// the highest Seq any writer stored; with Harness.Reopen, half the writers
-// use a second handle and both handles load the same.
+// the highest Seq any writer stored, with that checkpoint's window (the
+// window must race under the same condition as the Seq); with
+// Harness.Reopen, half the writers use a second handle and both handles
+// load the same.
 func checkConcurrentStores(e *env) error {
 	var p problems
 	handles := []core.Backend{e.b}
@@ -52,10 +57,10 @@ func checkConcurrentStores(e *env) error {
 			batch := make([]core.Checkpoint, 1+shared)
 			results := make([]core.Result, len(batch))
 			for round := range concRounds {
-				batch[0] = cp(own, "r"+strconv.Itoa(round), uint64(round+1))
+				batch[0] = withWindow(cp(own, "r"+strconv.Itoa(round), uint64(round+1)), concWindow, 0)
 				for i := 1; i < len(batch); i++ {
 					seq := rng.Uint64N(1000)*concWriters + uint64(w) + 1 // unique per writer
-					batch[i] = cp(e.ns+"shared-"+strconv.Itoa(i), "e"+strconv.FormatUint(seq, 10), seq)
+					batch[i] = withWindow(cp(e.ns+"shared-"+strconv.Itoa(i), "e"+strconv.FormatUint(seq, 10), seq), concWindow, uint64(w))
 				}
 				b.Store(e.ctx, batch, results)
 				for i, r := range results {

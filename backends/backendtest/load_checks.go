@@ -111,12 +111,7 @@ func checkRoundTrip(e *env) error {
 	for range 16 {
 		add(name(randomValidUTF8(rng, 1+rng.IntN(sessionRoom))), randomValidUTF8(rng, 1+rng.IntN(core.DefaultMaxEventIDBytes)))
 	}
-	names := make([]string, len(batch))
-	want := make(map[string]core.Checkpoint, len(batch))
-	for i, c := range batch {
-		names[i] = c.Session
-		want[c.Session] = c
-	}
+	names, want := indexed(batch)
 	for i, r := range store(e.ctx, e.b, batch...) {
 		if r.Outcome != core.OutcomeWritten {
 			p.addf("Store of a %d-byte session and %d-byte event ID (item %d): got %v (%v), want written", len(batch[i].Session), len(batch[i].EventID), i, r.Outcome, r.Err)

@@ -44,11 +44,15 @@ func checkMonotonic(e *env) error {
 // conditional mode sends them at once), so the check asks only what holds
 // in any order: every item is stored, the highest Seq is written and is
 // what stays, and of two items with the same Seq exactly one is written
-// and it is the one stored.
+// and it is the one stored. Each item carries a window of its own, which
+// must be stored with its Seq: the written item's, not the last one's.
 func checkDuplicatesInOneBatch(e *env) error {
 	var p problems
 	a, b, c := e.ns+"a", e.ns+"b", e.ns+"c"
 	batch := []core.Checkpoint{cp(a, "5", 5), cp(a, "7", 7), cp(b, "1", 1), cp(a, "3", 3), cp(b, "1bis", 1), cp(c, "2", 2)}
+	for i := range batch {
+		batch[i] = withWindow(batch[i], 2, uint64(i))
+	}
 	res := store(e.ctx, e.b, batch...)
 	for i, r := range res {
 		if !r.Stored() {
@@ -79,6 +83,8 @@ func checkDuplicatesInOneBatch(e *env) error {
 
 // checkInvalidCheckpoints stores an empty session and a Seq 0 beside a
 // valid checkpoint: the invalid ones fail permanently and write nothing.
+// Then checkpoints whose window fails CheckWindow do the same (see
+// checkInvalidWindows).
 func checkInvalidCheckpoints(e *env) error {
 	var p problems
 	zero, ok := e.ns+"zero-seq", e.ns+"ok"
@@ -96,6 +102,7 @@ func checkInvalidCheckpoints(e *env) error {
 		p.addf("Store(%q seq 1) beside invalid checkpoints: got %v (%v), want written", ok, r.Outcome, r.Err)
 	}
 	loadExact(e.ctx, e.b, []string{zero, ok}, map[string]core.Checkpoint{ok: batch[2]}, &p)
+	checkInvalidWindows(e, &p)
 	return p.err()
 }
 

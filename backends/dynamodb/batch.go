@@ -11,7 +11,8 @@ import (
 // sessions) with BatchWriteItem, retrying the items DynamoDB leaves
 // unprocessed with exponential backoff and full jitter until the call's
 // context ends. BatchWriteItem takes no condition: each put replaces the
-// stored item whatever its Seq (see Batch).
+// stored item whatever its Seq (see Batch). A put replaces the whole item,
+// so a checkpoint without a window leaves none stored.
 func (b *Backend) batchWrite(c *call, idx []int) {
 	bySession := make(map[string]int, len(idx)) // session -> index into c.batch
 	reqs := make([]types.WriteRequest, len(idx))

@@ -8,8 +8,10 @@ import (
 
 // update writes c.batch[i] with one conditional UpdateItem: the item is set
 // only if it has no seq yet or a lower one, so a checkpoint never moves
-// backwards whoever else writes the table. A refused condition means an
-// equal or newer checkpoint is stored: the stale outcome, not an error.
+// backwards whoever else writes the table. The window is set, or removed
+// when the checkpoint has none, by the same request under the same
+// condition. A refused condition means an equal or newer checkpoint is
+// stored: the stale outcome, not an error.
 func (b *Backend) update(c *call, i int) {
 	cp := c.batch[i]
 	if c.ctx.Err() != nil {
@@ -19,7 +21,7 @@ func (b *Backend) update(c *call, i int) {
 	out, err := b.api.UpdateItem(c.ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &b.sch.table,
 		Key:                       b.sch.key(cp.Session),
-		UpdateExpression:          &b.sch.updateExpr,
+		UpdateExpression:          b.sch.updateExpr(cp),
 		ConditionExpression:       &b.sch.condition,
 		ExpressionAttributeNames:  b.sch.names,
 		ExpressionAttributeValues: b.sch.updateValues(cp, c.now),

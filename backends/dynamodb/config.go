@@ -51,6 +51,10 @@ const (
 	// DefaultTTLAttribute holds the expiry in unix seconds (type N) when
 	// Config.TTL is set; it is the attribute to enable DynamoDB TTL on.
 	DefaultTTLAttribute = "expires_at"
+	// DefaultWindowAttribute holds the checkpoint's core.Window (type B),
+	// present only when the window is not empty. One letter: an attribute
+	// name counts toward the item size, which every write pays for.
+	DefaultWindowAttribute = "w"
 	// DefaultMaxInFlight is the default number of requests in flight, which
 	// is also the number of worker goroutines New starts. 32 keeps a
 	// flusher's batch of 256 checkpoints to 8 round trips while staying far
@@ -81,6 +85,10 @@ type Config struct {
 	// UpdatedAtAttribute names the write-time attribute (N, unix ms).
 	// Default "updated_at".
 	UpdatedAtAttribute string
+	// WindowAttribute names the attribute holding the checkpoint's window
+	// (B: core.Window's bytes, 8 per hash), absent when the window is
+	// empty. Default "w".
+	WindowAttribute string
 
 	// TTL, when positive, makes every write set TTLAttribute to the write
 	// time plus TTL, in unix seconds, so DynamoDB's TTL deletes sessions
@@ -133,6 +141,9 @@ func (c Config) withDefaults() Config {
 	if c.UpdatedAtAttribute == "" {
 		c.UpdatedAtAttribute = DefaultUpdatedAtAttribute
 	}
+	if c.WindowAttribute == "" {
+		c.WindowAttribute = DefaultWindowAttribute
+	}
 	if c.TTL > 0 && c.TTLAttribute == "" {
 		c.TTLAttribute = DefaultTTLAttribute
 	}
@@ -179,6 +190,7 @@ func (c Config) validate() error {
 		{"EventIDAttribute", c.EventIDAttribute},
 		{"SeqAttribute", c.SeqAttribute},
 		{"UpdatedAtAttribute", c.UpdatedAtAttribute},
+		{"WindowAttribute", c.WindowAttribute},
 		{"TTLAttribute", c.TTLAttribute},
 	}
 	seen := make(map[string]string, len(names))

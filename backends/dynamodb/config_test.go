@@ -30,6 +30,10 @@ func TestNewValidatesConfig(t *testing.T) {
 		{lastdynamo.Config{Table: "tbl", SeqAttribute: "session"}, "Config.SeqAttribute"},
 		{lastdynamo.Config{Table: "tbl", TTL: time.Hour, TTLAttribute: "updated_at"}, "Config.TTLAttribute"},
 		{lastdynamo.Config{Table: "tbl", EventIDAttribute: strings.Repeat("a", 256)}, "Config.EventIDAttribute"},
+		{lastdynamo.Config{Table: "tbl", WindowAttribute: "seq"}, "Config.WindowAttribute"},
+		{lastdynamo.Config{Table: "tbl", EventIDAttribute: "w"}, "Config.WindowAttribute"},
+		{lastdynamo.Config{Table: "tbl", WindowAttribute: strings.Repeat("w", 256)}, "Config.WindowAttribute"},
+		{lastdynamo.Config{Table: "tbl", TTL: time.Hour, TTLAttribute: "w"}, "Config.TTLAttribute"},
 	} {
 		b, err := lastdynamo.New(client, tc.cfg)
 		if err == nil {
@@ -55,7 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 	defer b.Close()
 	c := b.Config()
 	if c.SessionAttribute != "session" || c.EventIDAttribute != "event_id" || c.SeqAttribute != "seq" ||
-		c.UpdatedAtAttribute != "updated_at" || c.TTLAttribute != "" || c.MaxInFlight != lastdynamo.DefaultMaxInFlight ||
+		c.UpdatedAtAttribute != "updated_at" || c.WindowAttribute != "w" || c.TTLAttribute != "" || c.MaxInFlight != lastdynamo.DefaultMaxInFlight ||
 		c.Mode != lastdynamo.Conditional || c.RetryBaseDelay != lastdynamo.DefaultRetryBaseDelay ||
 		c.RetryMaxDelay != lastdynamo.DefaultRetryMaxDelay || c.Now == nil {
 		t.Fatalf("defaults: got %+v", c)

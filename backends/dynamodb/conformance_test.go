@@ -14,6 +14,8 @@ import (
 // opens a second Backend on the same table, as a second process would, so
 // concurrent writers race through two handles and the condition in
 // DynamoDB, not anything in-process, keeps each session's highest Seq.
+// Corrupt writes items with malformed windows with a plain PutItem, as a
+// foreign writer would.
 func TestConformance(t *testing.T) {
 	for _, mode := range []lastdynamo.Mode{lastdynamo.Conditional, lastdynamo.Batch} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -26,6 +28,9 @@ func TestConformance(t *testing.T) {
 					return newBackend(t, client, b.(*lastdynamo.Backend).Config())
 				},
 				NotMonotonicAcrossCalls: mode == lastdynamo.Batch,
+				Corrupt: func(t *testing.T, b core.Backend, c core.Checkpoint) {
+					putRaw(t, client, b.(*lastdynamo.Backend).Config(), c)
+				},
 			})
 		})
 	}

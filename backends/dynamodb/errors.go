@@ -34,11 +34,14 @@ const (
 	CodeUnprocessed = "Unprocessed"
 	// CodeClosed: the Backend was closed.
 	CodeClosed = "Closed"
-	// CodeInvalidCheckpoint: the checkpoint has an empty session or Seq 0;
-	// no tracker produces one.
+	// CodeInvalidCheckpoint: the checkpoint has an empty session or Seq 0,
+	// or a window that fails core.Checkpoint.CheckWindow (Err then wraps
+	// core.ErrInvalidWindow); no tracker produces one.
 	CodeInvalidCheckpoint = "InvalidCheckpoint"
 	// CodeBadItem: a stored item lacks an attribute or holds one of the wrong
-	// type; someone else wrote it.
+	// type, or a window that fails core.ParseWindow or
+	// core.Checkpoint.CheckWindow (Err then wraps core.ErrInvalidWindow);
+	// someone else wrote it.
 	CodeBadItem = "BadItem"
 )
 

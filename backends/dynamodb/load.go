@@ -19,9 +19,12 @@ const maxBatchGet = 100
 // began is seen. One session is one GetItem on the caller's goroutine; more
 // go in BatchGetItem groups of 100 on the worker goroutines, and the keys
 // DynamoDB leaves unprocessed are retried with exponential backoff and
-// jitter until ctx ends. Repeated names are read once. Any failure fails
-// the whole Load with an *Error wrapping core.ErrRetryable or
-// core.ErrPermanent.
+// jitter until ctx ends. Repeated names are read once. Each checkpoint
+// comes back with its stored window. Any failure fails the whole Load with
+// an *Error wrapping core.ErrRetryable or core.ErrPermanent; a stored item
+// this package could not have written, such as one whose window fails
+// core.Checkpoint.CheckWindow, is a permanent CodeBadItem failure (for a
+// window, also wrapping core.ErrInvalidWindow) naming the session.
 func (b *Backend) Load(ctx context.Context, sessions []string) (map[string]core.Checkpoint, error) {
 	if b.closed.Load() {
 		return nil, closedError("BatchGetItem", "", 0)

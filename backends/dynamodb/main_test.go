@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,6 +145,24 @@ func rawItem(t testing.TB, client *dynamodb.Client, table, session string) map[s
 	return out.Item
 }
 
+// putRaw writes c as one item with cfg's attribute names and a plain
+// PutItem, bypassing the Backend and its checks: the window is stored as
+// its bytes (type B) whatever they are, and left out when empty.
+func putRaw(t testing.TB, client *dynamodb.Client, cfg lastdynamo.Config, c core.Checkpoint) {
+	t.Helper()
+	it := map[string]types.AttributeValue{
+		cfg.SessionAttribute: &types.AttributeValueMemberS{Value: c.Session},
+		cfg.EventIDAttribute: &types.AttributeValueMemberS{Value: c.EventID},
+		cfg.SeqAttribute:     &types.AttributeValueMemberN{Value: strconv.FormatUint(c.Seq, 10)},
+	}
+	if c.Window != "" {
+		it[cfg.WindowAttribute] = &types.AttributeValueMemberB{Value: []byte(c.Window)}
+	}
+	if _, err := client.PutItem(ctxT(t), &dynamodb.PutItemInput{TableName: aws.String(cfg.Table), Item: it}); err != nil {
+		t.Fatalf("PutItem(%q): %v", c.Session, err)
+	}
+}
+
 // rawCheckpoint decodes rawItem with the default attribute names; ok is
 // false when the session has no item.
 func rawCheckpoint(t testing.TB, client *dynamodb.Client, table, session string) (core.Checkpoint, bool) {
@@ -167,7 +186,15 @@ func decodeRaw(t testing.TB, it map[string]types.AttributeValue) core.Checkpoint
 	if _, err := fmt.Sscan(q.Value, &seq); err != nil {
 		t.Fatalf("stored seq %q: %v", q.Value, err)
 	}
-	return cp(s.Value, e.Value, seq)
+	c := cp(s.Value, e.Value, seq)
+	switch w := it["w"].(type) {
+	case nil:
+	case *types.AttributeValueMemberB:
+		c.Window = core.Window(w.Value) // as stored, unchecked
+	default:
+		t.Fatalf("stored item %v: want w B or absent", it)
+	}
+	return c
 }
 
 // scanTable reads every item of the table with consistent reads.

@@ -22,9 +22,11 @@ const maxBatchWrite = 25
 // Failures are *Error values wrapping core.ErrRetryable or
 // core.ErrPermanent and the SDK's error. When ctx ends, the checkpoints not
 // yet written fail retryably wrapping ctx.Err(). A checkpoint with an empty
-// session or Seq 0 fails permanently without a request. Store does not
-// retain batch or results; it allocates the requests and one small record
-// per call.
+// session or Seq 0, or whose window fails core.Checkpoint.CheckWindow (the
+// error then wraps core.ErrInvalidWindow), fails permanently without a
+// request. Store does not retain batch or results; it allocates the
+// requests (with one copy of each window's bytes) and one small record per
+// call, and checking a window of K hashes sorts a copy of them (8·K bytes).
 func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
 	if len(batch) == 0 {
 		return
@@ -44,6 +46,10 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 		if cp.Session == "" || cp.Seq == 0 {
 			results[i] = failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint,
 				Err: errors.New("empty session or zero seq")})
+			continue
+		}
+		if err := cp.CheckWindow(); err != nil {
+			results[i] = failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint, Err: err})
 			continue
 		}
 		c.order = append(c.order, i)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/cespare/xxhash/v2"
 
 	lastdynamo "github.com/lastevent/lastevent/backends/dynamodb"
 	"github.com/lastevent/lastevent/core"
@@ -115,6 +116,9 @@ func TestTwoTrackersShareOneTable(t *testing.T) {
 		if got.Seq != want {
 			t.Errorf("%s: stored seq %d, want the newest of both trackers, %d (a %d, b %d)", name, got.Seq, want, a.Seq, b.Seq)
 		}
+		if err := got.CheckWindow(); err != nil || got.Window == "" {
+			t.Errorf("%s: stored window %v (%v), want one ending with the stored event's hash", name, got.Window, err)
+		}
 		if (a.Seq == want && got.EventID == a.EventID) || (b.Seq == want && got.EventID == b.EventID) {
 			continue
 		}
@@ -166,8 +170,70 @@ func TestResumeAfterRestart(t *testing.T) {
 	if err := second.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if got, _ := rawCheckpoint(t, client, cfg.Table, "a"); got != cp("a", "a-6", 6) {
-		t.Fatalf("stored after the second run: got %+v, want a-6 at seq 6", got)
+	// The second run resumed a-1..a-5 from the stored window and added a-6.
+	want := cp("a", "a-6", 6)
+	want.Window = windowOf("a-1", "a-2", "a-3", "a-4", "a-5", "a-6")
+	if got, _ := rawCheckpoint(t, client, cfg.Table, "a"); got != want {
+		t.Fatalf("stored after the second run: got %+v, want a-6 at seq 6 with the window of a-1..a-6", got)
+	}
+}
+
+// windowOf is the window a tracker persists after accepting ids, oldest
+// first.
+func windowOf(ids ...string) core.Window {
+	hs := make([]uint64, len(ids))
+	for i, id := range ids {
+		hs[i] = xxhash.Sum64String(id)
+	}
+	return core.EncodeWindow(hs)
+}
+
+// The window a tracker persists reaches another tracker through the table:
+// after a restart, a replay of any of the last shard.Config.PersistWindow
+// IDs is a duplicate and Last-Event-ID does not move back, while an ID
+// older than that is new. Both modes carry it.
+func TestWindowSurvivesRestart(t *testing.T) {
+	const events, persist = 40, core.DefaultPersistWindow
+	for _, mode := range []lastdynamo.Mode{lastdynamo.Conditional, lastdynamo.Batch} {
+		t.Run(mode.String(), func(t *testing.T) {
+			client := newClient(t)
+			cfg := newTable(t, client, lastdynamo.Config{Mode: mode})
+			ctx := ctxT(t)
+			ids := make([]string, events)
+			first := newTracker(t, newBackend(t, client, cfg), shard.Config{})
+			for i := range ids {
+				ids[i] = fmt.Sprintf("ev-%d", i+1)
+				if _, err := first.Observe("s", ids[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := first.Close(ctx); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			want := cp("s", ids[events-1], events)
+			want.Window = windowOf(ids[events-persist:]...)
+			if got, _ := rawCheckpoint(t, client, cfg.Table, "s"); got != want {
+				t.Fatalf("stored: got %+v, want seq %d with the window of the last %d IDs", got, events, persist)
+			}
+
+			second := newTracker(t, newBackend(t, client, cfg), shard.Config{})
+			if _, err := second.Resume(ctx, "s"); err != nil {
+				t.Fatalf("Resume: %v", err)
+			}
+			for back := 1; back <= persist; back++ {
+				id := ids[events-back]
+				if acc, err := second.Observe("s", id); err != nil || acc {
+					t.Fatalf("replay of %s (%d back) after restart: got (%v, %v), want a duplicate", id, back, acc, err)
+				}
+			}
+			if id, _ := second.LastEventID("s"); id != ids[events-1] {
+				t.Fatalf("LastEventID after replays: got %q, want %q", id, ids[events-1])
+			}
+			older := ids[events-persist-1]
+			if acc, err := second.Observe("s", older); err != nil || !acc {
+				t.Fatalf("replay of %s (%d back, beyond the persisted window): got (%v, %v), want accepted", older, persist+1, acc, err)
+			}
+		})
 	}
 }
 
@@ -219,8 +285,10 @@ func TestTrackerRetriesThrottledWrites(t *testing.T) {
 	if n := sent.Load(); n < 4 || n > 5 {
 		t.Errorf("requests: got %d, want 4 or 5 (3 throttled, then a load and a write; no retries multiplied)", n)
 	}
-	if c, ok := rawCheckpoint(t, client, cfg.Table, "s"); !ok || c != cp("s", "e1", 1) {
-		t.Fatalf("stored: got (%+v, %v), want e1 at seq 1", c, ok)
+	want := cp("s", "e1", 1)
+	want.Window = windowOf("e1")
+	if c, ok := rawCheckpoint(t, client, cfg.Table, "s"); !ok || c != want {
+		t.Fatalf("stored: got (%+v, %v), want e1 at seq 1 with its window", c, ok)
 	}
 }
 

@@ -30,9 +30,13 @@ func New() *Backend {
 }
 
 // Store applies each checkpoint whose Seq is higher than the stored one and
-// reports the rest stale. When ctx has ended, the remaining items fail with
-// a retryable error. A checkpoint with an empty session or Seq 0 fails
-// permanently: no tracker produces one.
+// reports the rest stale. It stores the whole value, Window included, so a
+// written checkpoint replaces the stored window (an empty Window leaves
+// none) and a stale one leaves it as it was. When ctx has ended, the
+// remaining items fail with a retryable error. A checkpoint with an empty
+// session or Seq 0, or whose Window fails core.Checkpoint.CheckWindow (the
+// error then wraps core.ErrInvalidWindow), fails permanently and changes
+// nothing: no tracker produces one.
 func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
 	for i, cp := range batch {
 		if err := ctx.Err(); err != nil {
@@ -43,6 +47,13 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 		if cp.Session == "" || cp.Seq == 0 {
 			results[i] = core.Result{Outcome: core.OutcomeFailed,
 				Err: fmt.Errorf("%w: memory: session %q seq %d: empty session or zero seq", core.ErrPermanent, cp.Session, cp.Seq)}
+			continue
+		}
+		// Checked on the way in, so Load never meets a window it must
+		// refuse: only Store writes the map.
+		if err := cp.CheckWindow(); err != nil {
+			results[i] = core.Result{Outcome: core.OutcomeFailed,
+				Err: fmt.Errorf("%w: memory: session %q seq %d: %w", core.ErrPermanent, cp.Session, cp.Seq, err)}
 			continue
 		}
 		written := false
@@ -63,7 +74,9 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 	}
 }
 
-// Load returns the stored checkpoints of the named sessions that have one.
+// Load returns the stored checkpoints of the named sessions that have one,
+// each with the Window it was stored with. It never fails on a stored
+// window: Store admits only windows that pass CheckWindow.
 func (b *Backend) Load(ctx context.Context, sessions []string) (map[string]core.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: memory: load: %w", core.ErrRetryable, err)

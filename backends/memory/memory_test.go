@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/lastevent/lastevent/backends/backendtest"
 	"github.com/lastevent/lastevent/backends/memory"
@@ -122,5 +125,83 @@ func TestRange(t *testing.T) {
 	b.Range(func(core.Checkpoint) bool { n++; return n < 3 })
 	if n != 3 {
 		t.Fatalf("Range stopped after %d calls, want 3 (f returned false)", n)
+	}
+}
+
+// withWindow returns c with a window of the hashes of ids, oldest first;
+// the last ID should be c.EventID.
+func withWindow(c core.Checkpoint, ids ...string) core.Checkpoint {
+	hs := make([]uint64, len(ids))
+	for i, id := range ids {
+		hs[i] = xxhash.Sum64String(id)
+	}
+	c.Window = core.EncodeWindow(hs)
+	return c
+}
+
+// A checkpoint whose window does not belong to it fails permanently,
+// wrapping core.ErrInvalidWindow and naming session and seq, and changes
+// nothing: the stored checkpoint, its window and the counters stay.
+func TestStoreRefusesInvalidWindow(t *testing.T) {
+	ctx := context.Background()
+	b := memory.New()
+	kept := withWindow(cp("s", "b", 2), "a", "b")
+	if r := store(ctx, b, kept)[0]; r.Outcome != core.OutcomeWritten {
+		t.Fatalf("Store(%+v): got %v (%v), want written", kept, r.Outcome, r.Err)
+	}
+	torn := withWindow(cp("s", "d", 4), "c", "d")
+	torn.Window = torn.Window[:12]
+	for _, tc := range []struct {
+		name string
+		c    core.Checkpoint
+	}{
+		{"torn", torn},
+		{"newest not EventID's", withWindow(cp("s", "d", 4), "c", "x")},
+		{"repeated hash", withWindow(cp("s", "d", 4), "c", "c", "d")},
+		{"more hashes than seq", withWindow(cp("s", "d", 2), "b", "c", "d")},
+		{"fresh session", withWindow(cp("fresh", "d", 4), "c", "x")},
+	} {
+		r := store(ctx, b, tc.c)[0]
+		if r.Outcome != core.OutcomeFailed || !errors.Is(r.Err, core.ErrPermanent) || !errors.Is(r.Err, core.ErrInvalidWindow) {
+			t.Errorf("Store (%s): got %v (%v), want failed wrapping ErrPermanent and ErrInvalidWindow", tc.name, r.Outcome, r.Err)
+			continue
+		}
+		if msg := r.Err.Error(); !strings.Contains(msg, strconv.Quote(tc.c.Session)) || !strings.Contains(msg, "seq "+strconv.FormatUint(tc.c.Seq, 10)) {
+			t.Errorf("Store (%s): error %q does not name session %q and seq %d", tc.name, msg, tc.c.Session, tc.c.Seq)
+		}
+	}
+	if got, ok := b.Get("s"); !ok || got != kept {
+		t.Fatalf("Get(s) after invalid windows: got (%v, %v), want %v", got, ok, kept)
+	}
+	if _, ok := b.Get("fresh"); ok || b.Len() != 1 {
+		t.Fatalf("after invalid windows: fresh present %v, Len %d, want absent and 1", ok, b.Len())
+	}
+	if got, want := b.Stats(), (memory.Stats{Writes: 1}); got != want {
+		t.Fatalf("Stats: got %+v, want %+v (an invalid checkpoint is neither written nor stale)", got, want)
+	}
+}
+
+// The window is part of the stored value: a newer checkpoint replaces it,
+// one without a window leaves none, and a stale one leaves it.
+func TestWindowStoredWithCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	b := memory.New()
+	for _, st := range []struct {
+		in, want core.Checkpoint
+	}{
+		{withWindow(cp("s", "b", 2), "a", "b"), withWindow(cp("s", "b", 2), "a", "b")},
+		{withWindow(cp("s", "x", 1), "x"), withWindow(cp("s", "b", 2), "a", "b")}, // stale
+		{cp("s", "b", 2), withWindow(cp("s", "b", 2), "a", "b")},                  // stale, no window
+		{cp("s", "c", 3), cp("s", "c", 3)},                                        // newer, no window
+		{withWindow(cp("s", "e", 5), "d", "e"), withWindow(cp("s", "e", 5), "d", "e")},
+	} {
+		store(ctx, b, st.in)
+		if got, _ := b.Get("s"); got != st.want {
+			t.Fatalf("after Store(seq %d, window %v): got %+v, want %+v", st.in.Seq, st.in.Window, got, st.want)
+		}
+		loaded, err := b.Load(ctx, []string{"s"})
+		if err != nil || loaded["s"] != st.want {
+			t.Fatalf("Load after Store(seq %d, window %v): got (%+v, %v), want %+v", st.in.Seq, st.in.Window, loaded["s"], err, st.want)
+		}
 	}
 }
