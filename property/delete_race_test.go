@@ -42,7 +42,7 @@ func (b *readThenHold) Load(ctx context.Context, sessions []string) (map[string]
 // adopted the checkpoint it loaded without noticing that a Delete ran
 // meanwhile, so the deleted checkpoint came back and the next event was
 // stored as Seq 3. Resume now loads again when a Delete of its shard ran
-// between its Load and its adoption (shard.deletionEpoch).
+// between its Load and its adoption (the shard's deletion count).
 func TestDeleteDuringResumeLoad(t *testing.T) {
 	b := &readThenHold{Backend: memory.New(), read: make(chan struct{}), release: make(chan struct{})}
 	ctx, cancel := contextWithTimeout(generous)

@@ -1,68 +1,55 @@
 package shard
 
 import (
-	"context"
-	"errors"
 	"fmt"
 
 	"github.com/lastevent/lastevent/core"
 )
 
-// adopt gives each entry of batch that has not yet adopted its stored
-// history (one Observe created it, and no Resume ran) that history before
-// its first write: one Backend.Load for all of them, then Seq renumbered on
-// top of the stored checkpoint (core.Slot.Adopt). This is what makes Seq
-// continue across restarts, across processes and across eviction, so a
-// session's new checkpoint is never a lower Seq that the backend would
-// refuse as stale. Entries whose load fails stay in memory, are reported and
-// retried like failed writes. It returns batch without them.
-func (s *shard) adopt(batch []*entry, g uint64, now int64) []*entry {
-	s.adopting, s.names = s.adopting[:0], s.names[:0]
-	for _, e := range batch {
-		if !e.Adopted() {
-			s.adopting = append(s.adopting, e)
-			s.names = append(s.names, e.session)
-		}
+// adopt is the cycle's second stage. It gives each taken entry that has not
+// adopted its stored history (one Observe made it, and no Resume ran) that
+// history before its first write: one Backend.Load for all of them, then Seq
+// renumbered on top of the stored checkpoint and the stored window put below
+// the entry's own (core.Slot.Adopt). This is what makes Seq continue across
+// restarts, across processes and across eviction, so a session's new
+// checkpoint is never a lower Seq that the backend would refuse as stale.
+// An adopted entry joins the batch to write; one whose load failed, as a
+// whole or for its own stored value, stays in memory and is filed for a
+// retry like a failed write. Its writer flag is taken a second time in the
+// cycle, once in its life: after the Load.
+func (s *shard) adopt(now int64) {
+	b := &s.batch
+	if len(b.adopting) == 0 {
+		return
 	}
-	if len(s.adopting) == 0 {
-		return batch
+	for _, e := range b.adopting {
+		b.names = append(b.names, e.session)
 	}
-	stored, err := s.load(s.parentCtx(), s.names)
-	clear(s.names)
-	clear(s.adopting)
-	// Entries whose load failed, as a whole or for their own stored value,
-	// and that no Resume adopted meanwhile wait for a retry.
-	kept := batch[:0]
-	for _, e := range batch {
+	stored, err := s.load(s.parentCtx(), b.names)
+	for _, e := range b.adopting {
+		var cp core.Checkpoint
 		var failed error
 		e.Lock()
-		if !e.AdoptedLocked() { // a Resume may have adopted it meanwhile
-			cp := stored[e.session]
+		if !e.AdoptedLocked() { // else a Resume adopted it meanwhile
 			if failed = err; failed == nil {
-				failed = checkStored(cp)
+				failed = checkStored(stored[e.session])
 			}
 			if failed == nil {
-				adoptStored(e, cp)
+				adoptStored(e, stored[e.session])
 			}
+		}
+		if failed == nil {
+			cp = e.persistableLocked(s.cfg.PersistWindow)
 		}
 		e.Unlock()
 		if failed != nil {
-			s.deferOrFail(e, g, now, fmt.Errorf("lastevent: load %q before its first write: %w", e.session, failed))
+			s.file(e, e.checkpoint(), fmt.Errorf("lastevent: load %q before its first write: %w", e.session, failed), now)
 			continue
 		}
-		kept = append(kept, e)
+		b.add(e, cp)
 	}
-	clear(batch[len(kept):])
-	return kept
-}
-
-// deferOrFail files an entry whose load did not happen or failed.
-func (s *shard) deferOrFail(e *entry, g uint64, now int64, err error) {
-	if errors.Is(err, ErrBreakerOpen) {
-		s.deferOne(e, g, now, err)
-		return
-	}
-	s.fail(e, e.checkpoint(), err, g, now)
+	b.names = reuse(b.names, s.cfg.MaxBatch)
+	b.adopting = reuse(b.adopting, s.cfg.MaxBatch)
 }
 
 // checkStored returns a permanent failure, which changes nothing, for a
@@ -89,31 +76,4 @@ func adoptStored(e *entry, cp core.Checkpoint) {
 	seq := e.AdoptLocked(cp)
 	e.counted += seq - before // renumbering is not events
 	storeMax(&e.storedSeq, cp.Seq)
-}
-
-// load calls Backend.Load through the shard's breaker, with the store
-// timeout, containing a panic like store does.
-func (s *shard) load(parent context.Context, sessions []string) (stored map[string]core.Checkpoint, err error) {
-	done, err := s.breaker.allow()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(parent, s.cfg.StoreTimeout)
-	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			stored, err = nil, fmt.Errorf("%w: backend Load panicked: %v", core.ErrPermanent, p)
-		}
-		done(err == nil || !core.IsRetryable(err))
-	}()
-	return s.backend.Load(ctx, sessions)
-}
-
-// parentCtx is the parent context of the flusher's backend calls: Close's
-// context during the final drain, else Background.
-func (s *shard) parentCtx() context.Context {
-	if s.parent == nil {
-		return context.Background()
-	}
-	return s.parent
 }

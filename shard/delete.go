@@ -3,32 +3,10 @@ package shard
 import (
 	"context"
 	"fmt"
-	"time"
+	"sync/atomic"
 
 	"github.com/lastevent/lastevent/core"
-	"github.com/lastevent/lastevent/internal/backoff"
 )
-
-// deletionEpoch returns the shard's count of delete phases once no Delete
-// is running (the count is even), waiting on a timer or ctx while one runs.
-func (s *shard) deletionEpoch(ctx context.Context) (uint64, error) {
-	for {
-		n := s.status.deletions.Load()
-		if n&1 == 0 {
-			return n, nil
-		}
-		if err := backoff.Wait(ctx, time.Millisecond, nil); err != nil {
-			return 0, err
-		}
-	}
-}
-
-// deleteReq is one Tracker.Delete, carried out by the session's flusher.
-type deleteReq struct {
-	ctx     context.Context
-	session string
-	done    chan error // cap 1
-}
 
 // Delete forgets session for good, for a session that has ended: its
 // checkpoint is deleted from the backend, it leaves memory, and a checkpoint
@@ -39,12 +17,13 @@ type deleteReq struct {
 // no write of the session can land after the backend's delete. It takes the
 // session out of memory first and then deletes the stored copy, so a read of
 // the backend while Delete runs may still see that copy; a Resume that
-// loaded it meanwhile loads again. An Observe
-// racing Delete either belongs to the deleted history or starts the new one.
-// If the backend's Delete fails (the error wraps it; ErrBreakerOpen while
-// the shard's breaker is open), the session has left memory anyway and no
-// write of it is pending: call Delete again. It returns ErrClosed after
-// Close, and ctx.Err() if ctx ends before the flusher takes the request.
+// loaded it meanwhile loads again. An Observe racing Delete either belongs
+// to the deleted history or starts the new one. If the backend's Delete
+// fails (the error wraps it; ErrBreakerOpen while the shard's breaker is
+// open; core.ErrPermanent if it panicked), the session has left memory
+// anyway and no write of it is pending: call Delete again. It returns
+// ErrClosed after Close, and ctx.Err() if ctx ends before the flusher takes
+// the request.
 func (t *Tracker) Delete(ctx context.Context, session string) error {
 	if t.closed.Load() {
 		return ErrClosed
@@ -53,9 +32,9 @@ func (t *Tracker) Delete(ctx context.Context, session string) error {
 		return err
 	}
 	s := t.shardOf(session)
-	r := &deleteReq{ctx: ctx, session: session, done: make(chan error, 1)}
+	r := &request{kind: requestDelete, ctx: ctx, session: session, done: make(chan error, 1)}
 	select {
-	case s.deletes <- r:
+	case s.reqs <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.stopped:
@@ -64,37 +43,66 @@ func (t *Tracker) Delete(ctx context.Context, session string) error {
 	return <-r.done
 }
 
-// delete runs on the flusher: it marks the session's entry deleted under
+// deletions tells Resume about the shard's Deletes: how many ran (odd while
+// one runs) and a channel closed when the running one ends, so a Resume
+// that meets one waits for that signal rather than polling.
+type deletions struct {
+	phases atomic.Uint64                 // +1 when a Delete starts and when it ends
+	done   atomic.Pointer[chan struct{}] // closed when the Delete that made phases odd ends
+}
+
+// settled returns the phase count once no Delete runs, waiting for the
+// running one's end or ctx.
+func (d *deletions) settled(ctx context.Context) (uint64, error) {
+	for {
+		n := d.phases.Load()
+		if n&1 == 0 {
+			return n, nil
+		}
+		// done was stored before phases turned odd: it is this Delete's,
+		// or a later one's.
+		select {
+		case <-*d.done.Load():
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// begin and end bracket one Delete on the flusher.
+func (d *deletions) begin() (end func()) {
+	done := make(chan struct{})
+	d.done.Store(&done)
+	d.phases.Add(1)
+	return func() {
+		d.phases.Add(1)
+		close(done)
+	}
+}
+
+// delete runs on the flusher: it makes the session's entry deleted under
 // its writer flag (take, the retry queue and the sweep drop such entries, so
-// nothing of it is written again), removes it from the map, then deletes the
-// stored checkpoint through the breaker.
-func (s *shard) delete(r *deleteReq) error {
-	// Odd while a delete runs: a Resume that loaded meanwhile loads again
-	// (see deletionEpoch), so it cannot adopt the checkpoint being deleted.
-	s.status.deletions.Add(1)
-	defer s.status.deletions.Add(1)
+// nothing of it is written again), removes it from the map, then deletes
+// the stored checkpoint through the gate.
+func (s *shard) delete(r *request) error {
+	// A Resume that loaded meanwhile loads again (deletions.settled), so it
+	// cannot adopt the checkpoint being deleted.
+	defer s.status.deletes.begin()()
 	if e, ok := s.sessions.Load(r.session); ok {
 		e.Lock()
-		e.state.Or(stateDeleted)
+		failing := e.failing()
+		e.deleteLocked()
 		e.Unlock()
 		s.remove(e, func() bool { return true })
-		if e.failedSince != 0 {
+		if failing {
 			// Out of the retry queue now, so neither Flush nor Close
 			// waits for a session that no longer exists.
 			s.retries.drop(e)
 			e.failedSince = 0
-			s.status.unflushed.Store(int64(s.retries.Len()))
+			s.status.failing.Store(int64(s.retries.Len()))
 		}
 	}
-	done, err := s.breaker.allow()
-	if err != nil {
-		return fmt.Errorf("lastevent: delete %q: %w", r.session, err)
-	}
-	ctx, cancel := context.WithTimeout(r.ctx, s.cfg.StoreTimeout)
-	defer cancel()
-	err = s.backend.Delete(ctx, r.session)
-	done(err == nil || !core.IsRetryable(err))
-	if err != nil {
+	if err := s.deleteStored(r.ctx, r.session); err != nil {
 		return fmt.Errorf("lastevent: delete %q: %w", r.session, err)
 	}
 	return nil

@@ -7,38 +7,6 @@ import (
 	"github.com/lastevent/lastevent/core"
 )
 
-// Bits of entry.state.
-const (
-	// stateQueued is set while the entry waits for its shard's flusher: on
-	// the dirty stack, or held by the flusher for its next tick. It is set,
-	// and the entry pushed, only under the slot's writer flag, in the same
-	// critical section as the Observe that made the entry dirty, so no other
-	// writer of the session can see it set before the push is done. The
-	// flusher clears it when it takes the entry, before reading the
-	// checkpoint to write, so an event stored after that read re-queues the
-	// entry.
-	stateQueued uint32 = 1 << iota
-	// stateRef is the CLOCK reference bit: set by an Observe that found a
-	// duplicate (accepted events are seen by the flusher when it takes the
-	// entry), cleared by the eviction sweep.
-	stateRef
-	// stateBatched is set by the flusher while the entry is in the batch of
-	// the cycle it is taking, so an entry met twice (held, then pushed again
-	// before the swap) is written once. Flusher-only.
-	stateBatched
-	// stateSeen is set by the flusher when it first takes the entry and adds
-	// it to the shard's CLOCK. Flusher-only.
-	stateSeen
-	// stateEvicted is set, under the writer flag, by the flusher that
-	// removes the entry from its shard. An Observe or Resume that finds it
-	// set under the flag uses a live entry instead (see Tracker.revive).
-	stateEvicted
-	// stateDeleted is set, under the writer flag, by the flusher carrying
-	// out Tracker.Delete: nothing of the entry is written any more, and an
-	// Observe that finds it starts the session afresh.
-	stateDeleted
-)
-
 // entry is one session in a shard: its core.Slot plus what the shard needs to
 // flush and evict it. Fields marked flusher-owned are touched only by the
 // shard's flusher goroutine, so they need no synchronization.
@@ -50,7 +18,8 @@ type entry struct {
 	core.Slot
 	session string
 
-	state atomic.Uint32 // stateQueued | stateRef
+	// state is the life state and flags of lifecycle.go.
+	state atomic.Uint32
 	// attempts counts consecutive failed writes, saturating. Flusher-owned.
 	attempts uint16
 	// dups counts duplicates since the flusher last collected them: a plain
@@ -58,7 +27,7 @@ type entry struct {
 	// and no shared cache line (see countDuplicateLocked).
 	dups uint16
 	// next links the dirty stack. Written only by the pusher (under the
-	// writer flag, while stateQueued was clear), read by the flusher after it
+	// writer flag, while flagQueued was clear), read by the flusher after it
 	// took the stack.
 	next *entry
 	// storedSeq is the highest Seq known durable in the backend: written by
@@ -73,7 +42,7 @@ type entry struct {
 	counted uint64
 
 	// flusher-owned.
-	failedSince   uint64 // flush cycle of the first failure since the last success; 0 when healthy
+	failedSince   uint64 // flush cycle of the first failure since the last success; 0 unless failing
 	writtenPeriod uint64 // tick period of the last successful write
 	active        int64  // clock time (ns since New) of the last activity the flusher saw
 	retryAt       int64  // clock time (ns since New) of the next attempt while failing
@@ -95,8 +64,6 @@ func (e *entry) persistableLocked(k int) core.Checkpoint {
 	return cp
 }
 
-func (e *entry) queued() bool { return e.state.Load()&stateQueued != 0 }
-
 // countDuplicateLocked counts one duplicate; the caller holds the writer
 // flag. When the 16-bit count fills it is reset and the full count (65535)
 // is returned for the caller to add to the shard's counter; otherwise 0.
@@ -115,10 +82,4 @@ func (e *entry) takeDuplicatesLocked() uint64 {
 	n := e.dups
 	e.dups = 0
 	return uint64(n)
-}
-
-// clean reports whether the entry's newest checkpoint is stored and it waits
-// for nothing. The caller holds the writer flag.
-func (e *entry) cleanLocked() bool {
-	return !e.queued() && e.failedSince == 0 && e.Seq() == e.storedSeq.Load()
 }

@@ -26,10 +26,12 @@ var (
 // take (shard.collect). The histograms are updated by flushers, once per
 // cycle or Store call, never per event.
 type trackerMetrics struct {
-	set           *metrics.Set
-	flushDuration *metrics.PrometheusHistogram // seconds per flush cycle that wrote
-	storeDuration *metrics.PrometheusHistogram // seconds per Backend.Store call
-	batchSize     *metrics.PrometheusHistogram // checkpoints written per flush cycle
+	set            *metrics.Set
+	flushDuration  *metrics.PrometheusHistogram // seconds per flush cycle that wrote
+	storeDuration  *metrics.PrometheusHistogram // seconds per Backend.Store call
+	loadDuration   *metrics.PrometheusHistogram // seconds per Backend.Load call (Resume, adoption)
+	deleteDuration *metrics.PrometheusHistogram // seconds per Backend.Delete call
+	batchSize      *metrics.PrometheusHistogram // checkpoints written per flush cycle
 
 	names metricNames
 }
@@ -94,6 +96,8 @@ func newTrackerMetrics(t *Tracker) *trackerMetrics {
 	n.breakerOpen = labelled("breaker_open", "shard", shards...)
 	m.flushDuration = m.set.NewPrometheusHistogramExt(name("flush_duration_seconds"), durationBuckets)
 	m.storeDuration = m.set.NewPrometheusHistogramExt(name("backend_store_duration_seconds"), durationBuckets)
+	m.loadDuration = m.set.NewPrometheusHistogramExt(name("backend_load_duration_seconds"), durationBuckets)
+	m.deleteDuration = m.set.NewPrometheusHistogramExt(name("backend_delete_duration_seconds"), durationBuckets)
 	m.batchSize = m.set.NewPrometheusHistogramExt(name("flush_batch_size"), batchBuckets)
 	m.set.RegisterMetricsWriter(func(w io.Writer) { m.write(w, t) })
 	return m

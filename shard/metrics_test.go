@@ -137,6 +137,22 @@ func TestMetricsScripted(t *testing.T) {
 	if got := value(t, fams, "lastevent_backend_store_duration_seconds", l); got != 1 {
 		t.Errorf("backend_store_duration_seconds count: got %v, want 1 Store call", got)
 	}
+	// Every backend call goes through the gate, which times it.
+	if _, err := tr.Resume(context.Background(), "resumed"); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	if err := tr.Delete(context.Background(), "a"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	fams = scrape(t, tr.Metrics())
+	for name, want := range map[string]float64{
+		"lastevent_backend_load_duration_seconds":   2, // the first write's load, and Resume's
+		"lastevent_backend_delete_duration_seconds": 1,
+	} {
+		if got := value(t, fams, name, l); got != want {
+			t.Errorf("%s count: got %v, want %v calls", name, got, want)
+		}
+	}
 }
 
 func TestMetricsFailuresAndBreaker(t *testing.T) {
@@ -200,9 +216,9 @@ func TestMetricsBusyTrackerParses(t *testing.T) {
 		}()
 	}
 	for range 20 {
-		if fams := scrape(t, tr.Metrics()); len(fams) != 28 {
-			// 19 counters and gauges, 3 histograms of 3 families each.
-			t.Fatalf("metric families of a busy tracker: got %d, want 28", len(fams))
+		if fams := scrape(t, tr.Metrics()); len(fams) != 34 {
+			// 19 counters and gauges, 5 histograms of 3 families each.
+			t.Fatalf("metric families of a busy tracker: got %d, want 34", len(fams))
 		}
 	}
 	stop.Store(true)

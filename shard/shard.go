@@ -19,15 +19,15 @@ const cacheLineSize = 64
 // them. Everything under "flusher-owned" is touched only by that goroutine.
 type shard struct {
 	dirty dirtyStack
-	_     [cacheLineSize - 16]byte // dirtyStack is 16 bytes: head + count
+	_     [cacheLineSize - 24]byte // dirtyStack is 24 bytes: head + two counts
 
 	sessions *xsync.MapOf[string, *entry]
-	wake     chan struct{}  // cap 1: "dirty count reached MaxBatch"
-	reqs     chan *flushReq // Flush barriers
-	closing  chan *flushReq // cap 1: the final drain, sent once by Close
-
-	evict   chan struct{}   // cap 1: "MaxSessions reached, evict now"
-	deletes chan *deleteReq // Tracker.Delete, carried out by the flusher
+	// Two ways in for other goroutines: nudge (cap 1) wakes the flusher for
+	// the reasons in want, without blocking the Observe that sends it;
+	// reqs carries Flush, Delete and Close, each answered on its done.
+	nudge chan struct{}
+	want  atomic.Uint32 // wantEarly | wantEvict
+	reqs  chan *request
 
 	index   int
 	backend core.Backend
@@ -40,41 +40,42 @@ type shard struct {
 	metrics *trackerMetrics
 
 	// flusher-owned.
-	gen      uint64      // flush cycles run so far
-	period   uint64      // coalescing periods (ticks) so far, from 1
-	retries  retryQueue  // failing entries by next attempt
-	held     []*entry    // queued entries an early cycle keeps for the next full one
-	clock    []*entry    // every entry the flusher has taken, in CLOCK order
-	hand     int         // the CLOCK hand: next index of clock to visit
-	lap      int64       // clock time the hand last wrapped to 0
-	swept    int64       // clock time of the last sweep
-	timer    *time.Timer // fires when the earliest retry is due
-	waiters  []*flushReq // Flush calls waiting for a cycle to finish clean
-	batch    []*entry    // reused: entries taken by the current cycle
-	pending  []*entry    // reused: entries of one Store call
-	names    []string    // reused: sessions of one adopting Load
-	adopting []*entry    // reused: their entries
-	wrote    int         // checkpoints sent to Store in the current cycle
-	cps      []core.Checkpoint
-	results  []core.Result
-	logs     logLimiter
-	parent   context.Context // of Store calls; Close's ctx during the final drain
+	gen     uint64          // flush cycles run so far
+	period  uint64          // coalescing periods (ticks) so far, from 1
+	held    []*entry        // queued entries an early cycle keeps for the next full one
+	retries retryQueue      // failing entries by next attempt
+	timer   *time.Timer     // fires when the earliest retry is due
+	waiters []*request      // Flush and Close waiting for a cycle to finish clean
+	batch   batch           // the current cycle's entries: take fills it, settle empties it
+	clock   clock           // the sweep's CLOCK over every entry taken
+	logs    logLimiter      // failure lines: one per second
+	parent  context.Context // of backend calls; Close's ctx during the final drain
 }
 
-// flushReq is one Flush (or Close) waiting on one shard.
-type flushReq struct {
-	ctx  context.Context
-	done chan error // cap 1
-	gen  uint64     // the first cycle that covers the request; set by the flusher
+// Reasons for a nudge.
+const (
+	wantEarly uint32 = 1 << iota // MaxBatch sessions became dirty: flush before the tick
+	wantEvict                    // MaxSessions reached: evict now
+)
+
+// shardStatus is what a flusher publishes for other goroutines (Flush, Close,
+// Resume, Stats) to read.
+type shardStatus struct {
+	failing      atomic.Int64          // entries in the retry queue
+	lastErr      atomic.Pointer[error] // the newest backend failure
+	breakerOpens atomic.Uint64         // times the breaker opened
+	openedAt     atomic.Int64          // time.Now (unix ns) the breaker last opened
+	recovered    atomic.Bool           // the breaker closed after a probe: retry everything now
+	cleanAt      atomic.Int64          // Now (unix ns) at the start of the last cycle that left nothing failing
+	deletes      deletions             // Deletes run so far, and the running one's completion
 }
 
 func (s *shard) init(index int, b core.Backend, cfg *Config, live *atomic.Int64, start time.Time, m *trackerMetrics) {
 	s.metrics = m
 	s.status.cleanAt.Store(start.UnixNano())
 	s.sessions = xsync.NewMapOf[string, *entry]()
-	s.wake = make(chan struct{}, 1)
-	s.evict = make(chan struct{}, 1)
-	s.deletes = make(chan *deleteReq)
+	s.nudge = make(chan struct{}, 1)
+	s.reqs = make(chan *request)
 	s.index = index
 	s.live = live
 	s.start = start
@@ -87,17 +88,50 @@ func (s *shard) init(index int, b core.Backend, cfg *Config, live *atomic.Int64,
 			s.status.recovered.Store(true)
 		}
 	})
-	s.reqs = make(chan *flushReq)
-	s.closing = make(chan *flushReq, 1)
 	s.backend = b
 	s.cfg = cfg
 	s.logs.every = time.Second
 	s.period = 1 // writtenPeriod 0 means "never written"
 }
 
+// wake nudges the flusher for reason without blocking.
+func (s *shard) wake(reason uint32) {
+	s.want.Or(reason)
+	select {
+	case s.nudge <- struct{}{}:
+	default: // a nudge is pending; it will see the reason
+	}
+}
+
+// queueLocked has the flusher take e at its next cycle; the caller holds
+// e's writer flag. unstored says e has just stored an accepted checkpoint
+// not yet written (a duplicate queues e only so that its counts are
+// collected). It reports false when the shard has closed and can no longer
+// flush.
+func (s *shard) queueLocked(e *entry, unstored bool) bool {
+	set := e.queueLocked(unstored)
+	if set&flagQueued != 0 {
+		n := s.dirty.push(e)
+		if n < 0 {
+			e.unqueue(set)
+			return false
+		}
+		if n == int64(s.cfg.MaxBatch) {
+			// One nudge per MaxBatch newly queued sessions, not per
+			// event: a full batch need not wait for the tick.
+			s.wake(wantEarly)
+		}
+	}
+	if set&flagUnstored != 0 {
+		s.dirty.unstored.Add(1)
+	}
+	return true
+}
+
 // dropIfEmpty removes e from the shard's map if it still holds no event. It
-// is for entries created by an Observe that then found the tracker closed:
-// after Close no event can be accepted, so an empty entry stays empty.
+// is for entries created by an Observe or Resume that then found the tracker
+// closed: after Close no event can be accepted, so an empty entry stays
+// empty.
 func (s *shard) dropIfEmpty(e *entry) {
 	s.remove(e, func() bool { return e.Seq() == 0 })
 }
@@ -124,26 +158,19 @@ func (s *shard) remove(e *entry, cond func() bool) bool {
 // now returns the shard's clock time, in nanoseconds since New.
 func (s *shard) now() int64 { return int64(s.cfg.Now().Sub(s.start)) }
 
-// markDirty queues e for the next flush. The caller holds e's writer flag
-// and has just stored an accepted, unflushed checkpoint. It reports false
-// when the shard has closed and can no longer flush.
-func (s *shard) markDirty(e *entry) bool {
-	if e.queued() {
-		return true // queued; the flusher reads the newest checkpoint
+// parentCtx is the parent context of the flusher's backend calls: Close's
+// context during the final drain, else Background.
+func (s *shard) parentCtx() context.Context {
+	if s.parent == nil {
+		return context.Background()
 	}
-	e.state.Or(stateQueued)
-	n := s.dirty.push(e)
-	if n < 0 {
-		e.state.And(^stateQueued)
-		return false
+	return s.parent
+}
+
+// lastError returns the newest backend failure of this shard, or nil.
+func (s *shard) lastError() error {
+	if p := s.status.lastErr.Load(); p != nil {
+		return *p
 	}
-	if n == int64(s.cfg.MaxBatch) {
-		// One non-blocking send per MaxBatch newly dirty sessions, not per
-		// event: a full batch need not wait for the tick.
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
-	return true
+	return nil
 }

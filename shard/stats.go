@@ -12,9 +12,10 @@ import (
 // metrics (Tracker.Metrics) expose. Counters only grow; gauges are zero after
 // Close.
 type Stats struct {
-	// Sessions in memory, sessions whose newest checkpoint is not yet stored,
-	// and how long the oldest of those has been waiting (how far persistence
-	// lags: about one FlushInterval when healthy).
+	// Sessions in memory, sessions whose newest checkpoint is not yet stored
+	// (each once, whether queued or waiting for a retry; duplicates make
+	// none), and how long the oldest of those has been waiting (how far
+	// persistence lags: about one FlushInterval when healthy).
 	Sessions       int
 	DirtySessions  int
 	OldestDirtyAge time.Duration
@@ -112,6 +113,22 @@ type flushCounters struct {
 	evicted                                    [2]atomic.Uint64
 }
 
+// collectLocked adds the events e accepted and the duplicates it counted
+// since the last collection to the shard's counters; the caller holds e's
+// writer flag, under which Observe writes them. Flusher only.
+func (s *shard) collectLocked(e *entry) {
+	seq := e.Seq()
+	accepted := seq - e.counted
+	e.counted = seq
+	dups := e.takeDuplicatesLocked()
+	if accepted > 0 {
+		s.counts.accepted.Add(accepted)
+	}
+	if dups > 0 {
+		s.counts.dedup.Add(dups)
+	}
+}
+
 // countReject counts an Observe error by reason.
 func (t *Tracker) countReject(err error) {
 	for i, target := range rejectErrors {
@@ -152,7 +169,11 @@ func (t *Tracker) Stats() Stats {
 		if s.breaker.open() {
 			st.BreakersOpen++
 		}
-		dirty := int(s.dirty.count.Load() + s.status.held.Load() + s.status.unflushed.Load())
+		// Each unstored session once: queued ones (on the stack or held)
+		// and failing ones are disjoint, as a failing entry observed
+		// again is not counted queued (lifecycle.go). Observe and the
+		// flusher may pass each other for one cycle; never below zero.
+		dirty := int(max(s.dirty.unstored.Load(), 0) + s.status.failing.Load())
 		st.DirtySessions += dirty
 		if dirty > 0 {
 			st.OldestDirtyAge = max(st.OldestDirtyAge, now.Sub(time.Unix(0, s.status.cleanAt.Load())))
