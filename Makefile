@@ -9,11 +9,14 @@ TESTFLAGS ?=
 all: test
 
 ## test: gofmt check, go vet, then every package under the race detector,
-## with a fresh dynalite (the DynamoDB API, tools/dynalite) on a free port
-## of 127.0.0.1 for backends/dynamodb; it is stopped afterwards, also when
-## tests fail. Needs node and npm (dynalite is installed with npm ci).
+## with a fresh dynalite (the DynamoDB API, tools/dynalite) and a fresh
+## redis-server (tools/redis) each on a free port of 127.0.0.1 for
+## backends/dynamodb and backends/redis; both are stopped afterwards, also
+## when tests fail. Needs node and npm (dynalite is installed with npm ci)
+## and redis-server (tools/redis/run.sh installs the Debian package when it
+## is missing).
 test: fmt-check vet eventsource
-	tools/dynalite/run.sh $(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
+	tools/dynalite/run.sh tools/redis/run.sh $(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then \

@@ -17,9 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	goredis "github.com/redis/go-redis/v9"
 
 	lastdynamo "github.com/lastevent/lastevent/backends/dynamodb"
 	"github.com/lastevent/lastevent/backends/memory"
+	lastredis "github.com/lastevent/lastevent/backends/redis"
 	"github.com/lastevent/lastevent/core"
 )
 
@@ -27,30 +29,43 @@ import (
 const (
 	backendMemory   = "memory"
 	backendDynamoDB = "dynamodb"
+	backendRedis    = "redis"
 )
 
 // backendConfig selects and configures the store under the tracker.
 type backendConfig struct {
-	Kind     string // -backend: memory (default) or dynamodb
-	Endpoint string // -endpoint: DynamoDB endpoint URL; "" = $LASTEVENT_DYNAMODB_ENDPOINT, then AWS's
-	Table    string // -table: DynamoDB table, created if missing
-	Mode     string // -dynamodb-mode: conditional (default) or batch
+	Kind        string // -backend: memory (default), dynamodb or redis
+	Endpoint    string // -endpoint: DynamoDB endpoint URL; "" = $LASTEVENT_DYNAMODB_ENDPOINT, then AWS's
+	Table       string // -table: DynamoDB table, created if missing
+	Mode        string // -dynamodb-mode: conditional (default) or batch
+	RedisAddr   string // -redis-addr: host:port; "" = $LASTEVENT_REDIS_ADDR
+	RedisPrefix string // -redis-prefix: key prefix of the run's sessions (redis.go)
 }
 
 func (b *backendConfig) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&b.Kind, "backend", backendMemory, "checkpoint store: memory or dynamodb")
+	fs.StringVar(&b.Kind, "backend", backendMemory, "checkpoint store: memory, dynamodb or redis")
 	fs.StringVar(&b.Endpoint, "endpoint", "", "DynamoDB endpoint URL (e.g. dynalite's http://127.0.0.1:PORT); default $LASTEVENT_DYNAMODB_ENDPOINT, else AWS")
 	fs.StringVar(&b.Table, "table", "lastevent-loadgen", "DynamoDB table; created (on-demand) if missing, and the run's sessions are deleted from it first")
 	fs.StringVar(&b.Mode, "dynamodb-mode", lastdynamo.Conditional.String(), "DynamoDB write mode: conditional (UpdateItem per checkpoint) or batch (BatchWriteItem)")
+	fs.StringVar(&b.RedisAddr, "redis-addr", "", "Redis host:port for -backend redis; default $LASTEVENT_REDIS_ADDR")
+	fs.StringVar(&b.RedisPrefix, "redis-prefix", "lastevent-loadgen:", "Redis key prefix; the run's sessions are deleted from it first")
 }
 
 func (b backendConfig) validate() error {
 	switch b.Kind {
 	case "", backendMemory:
 		return nil
+	case backendRedis:
+		switch {
+		case b.RedisPrefix == "":
+			return errors.New("-redis-prefix: required with -backend redis (the run deletes its sessions' keys)")
+		case strings.ContainsAny(b.RedisPrefix, "{}"):
+			return fmt.Errorf("-redis-prefix %q: must not contain '{' or '}'", b.RedisPrefix)
+		}
+		return nil
 	case backendDynamoDB:
 	default:
-		return fmt.Errorf("-backend %q: must be memory or dynamodb", b.Kind)
+		return fmt.Errorf("-backend %q: must be memory, dynamodb or redis", b.Kind)
 	}
 	if _, err := b.mode(); err != nil {
 		return err
@@ -82,23 +97,36 @@ type backendReport struct {
 	Throttles    uint64            `json:"backend_throttles"`
 	CallErrors   uint64            `json:"backend_call_errors"`
 	// Write latency: per write request (UpdateItem or BatchWriteItem; for
-	// memory, per Store call).
+	// memory and redis, per Store call).
 	WriteP50NS int64 `json:"write_latency_p50_ns"`
 	WriteP99NS int64 `json:"write_latency_p99_ns"`
+
+	// Redis only (redis.go): BackendCalls counts commands and CallsByOp
+	// names them. RoundTrips counts pipelines and single commands;
+	// RequestsPerCheckpoint is commands per checkpoint a Store carried
+	// (EVALSHA, and SCRIPT LOAD after NOSCRIPT), RoundTripsPerFlush the
+	// Store round trips per Store call (one flusher batch).
+	RedisAddr             string  `json:"redis_addr,omitempty"`
+	RedisPrefix           string  `json:"redis_prefix,omitempty"`
+	RoundTrips            uint64  `json:"backend_round_trips,omitempty"`
+	RequestsPerCheckpoint float64 `json:"requests_per_checkpoint,omitempty"`
+	RoundTripsPerFlush    float64 `json:"round_trips_per_flush,omitempty"`
 }
 
 // store is the backend a scenario writes to, instrumented, and what is
 // needed to read it back and release it.
 type store struct {
 	core.Backend
-	mem    *memory.Backend     // memory only
-	dyn    *lastdynamo.Backend // dynamodb only
-	api    *countingAPI        // dynamodb only
-	client *dynamodb.Client
-	tp     *http.Transport
-	rep    backendReport
+	mem         *memory.Backend     // memory only
+	dyn         *lastdynamo.Backend // dynamodb only
+	api         *countingAPI        // dynamodb only
+	client      *dynamodb.Client
+	tp          *http.Transport
+	redis       *lastredis.Backend // redis only
+	redisClient *goredis.Client
+	rep         backendReport
 
-	mu      sync.Mutex // guards writes (the memory path's Store latency)
+	mu      sync.Mutex // guards writes (the memory and redis paths' Store latency)
 	writes  histogram
 	nStores atomic.Uint64
 }
@@ -108,9 +136,12 @@ type store struct {
 // earlier run, so conditional writes start from nothing.
 func openStore(ctx context.Context, cfg config, sessions []string) (*store, error) {
 	b := cfg.Backend
-	if b.Kind == "" || b.Kind == backendMemory {
+	switch b.Kind {
+	case "", backendMemory:
 		mem := memory.New()
 		return &store{Backend: mem, mem: mem, rep: backendReport{Backend: backendMemory}}, nil
+	case backendRedis:
+		return openRedis(ctx, cfg, sessions)
 	}
 	mode, err := b.mode()
 	if err != nil {
@@ -172,15 +203,16 @@ func openStore(ctx context.Context, cfg config, sessions []string) (*store, erro
 	return s, nil
 }
 
-// Store times the memory backend's Store calls; DynamoDB's requests are
-// timed by countingAPI.
+// Store times the memory and redis backends' Store calls (for redis, one
+// pipeline round trip each, barring a script reload); DynamoDB's requests
+// are timed by countingAPI.
 func (s *store) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
-	if s.mem == nil {
+	if s.dyn != nil {
 		s.Backend.Store(ctx, batch, results)
 		return
 	}
 	start := time.Now()
-	s.mem.Store(ctx, batch, results)
+	s.Backend.Store(ctx, batch, results)
 	d := time.Since(start)
 	s.nStores.Add(1)
 	s.mu.Lock()
@@ -193,6 +225,13 @@ func (s *store) Store(ctx context.Context, batch []core.Checkpoint, results []co
 func (s *store) stored(sessions []string) (func(string) (core.Checkpoint, bool), error) {
 	if s.mem != nil {
 		return s.mem.Get, nil
+	}
+	if s.redis != nil {
+		got, err := s.storedRedis(sessions)
+		if err != nil {
+			return nil, err
+		}
+		return func(name string) (core.Checkpoint, bool) { c, ok := got[name]; return c, ok }, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // runs after a Ctrl-C too
 	defer cancel()
@@ -211,6 +250,10 @@ func (s *store) writesAndStale(chk *checkingBackend) (written, stale uint64) {
 	if s.mem != nil {
 		st := s.mem.Stats()
 		return st.Writes, st.Stale
+	}
+	if s.redis != nil {
+		st := s.redis.Stats()
+		return st.Written, st.Stale
 	}
 	s.api.mu.Lock()
 	defer s.api.mu.Unlock()
@@ -235,6 +278,9 @@ func (s *store) report() backendReport {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		r.BackendCalls = s.nStores.Load()
+		if s.redis != nil {
+			s.redisReport(&r)
+		}
 	}
 	r.WriteP50NS, r.WriteP99NS = int64(h.quantile(0.50)), int64(h.quantile(0.99))
 	return r
@@ -244,6 +290,9 @@ func (s *store) close() {
 	if s.dyn != nil {
 		_ = s.dyn.Close()
 		s.tp.CloseIdleConnections()
+	}
+	if s.redisClient != nil {
+		_ = s.redisClient.Close()
 	}
 }
 
@@ -339,8 +388,11 @@ func deleteSessions(ctx context.Context, client *dynamodb.Client, table string, 
 // often it was throttled, and the write latency.
 func (r *backendReport) writeLine(w io.Writer) {
 	what := r.Backend
-	if r.Backend == backendDynamoDB {
+	switch r.Backend {
+	case backendDynamoDB:
 		what = fmt.Sprintf("dynamodb (%s mode, table %s)", r.DynamoDBMode, r.Table)
+	case backendRedis:
+		what = fmt.Sprintf("redis (%s, prefix %s)", r.RedisAddr, r.RedisPrefix)
 	}
 	ops := make([]string, 0, len(r.CallsByOp))
 	for op, n := range r.CallsByOp {
@@ -350,6 +402,12 @@ func (r *backendReport) writeLine(w io.Writer) {
 	byOp := ""
 	if len(ops) > 0 {
 		byOp = " (" + strings.Join(ops, ", ") + ")"
+	}
+	if r.Backend == backendRedis {
+		fmt.Fprintf(w, "store: %s: %s commands%s in %s round trips, %.3f requests/checkpoint, %.3f round trips/flush, %s errors; Store latency p50 %v, p99 %v\n",
+			what, group(r.BackendCalls), byOp, group(r.RoundTrips), r.RequestsPerCheckpoint, r.RoundTripsPerFlush,
+			group(r.CallErrors), time.Duration(r.WriteP50NS), time.Duration(r.WriteP99NS))
+		return
 	}
 	fmt.Fprintf(w, "store: %s: %s calls%s, %s throttled, %s errors; write latency p50 %v, p99 %v\n",
 		what, group(r.BackendCalls), byOp, group(r.Throttles), group(r.CallErrors),

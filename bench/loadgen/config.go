@@ -24,7 +24,7 @@ type config struct {
 	Seed          uint64        // seeds the duplicate choices, so runs are repeatable
 	CloseTimeout  time.Duration // bounds Tracker.Close at the end of the run
 	JSON          bool          // print one JSON object instead of the table
-	Backend       backendConfig // -backend, -endpoint, -table, -dynamodb-mode (backend.go)
+	Backend       backendConfig // -backend, -endpoint, -table, -dynamodb-mode, -redis-addr, -redis-prefix (backend.go)
 	Faults        faultConfig   // -fault-rate, -outage, -latency (fault.go)
 	Tracker       trackerConfig // -max-sessions, -idle-ttl, -metrics-addr (tracker.go)
 	Compare       bool          // run lastevent and both baselines, one column each (compare.go)
@@ -83,7 +83,8 @@ const usageText = `Usage: go run ./bench/loadgen [flags]
 
 Replays the architecture review's production scenario (100 sessions x 10
 events/s, 10%% replayed duplicates) against the memory backend (or a
-DynamoDB table with -backend dynamodb) through shard.Tracker, prints a progress line per second on stderr, and ends with the
+DynamoDB table with -backend dynamodb, or Redis with -backend redis) through
+shard.Tracker, prints a progress line per second on stderr, and ends with the
 review's "Current Performance Profile" table: measured value, the review's
 target, PASS/FAIL.
 

@@ -8,12 +8,19 @@
 //	go run ./bench/loadgen -compare             # lastevent beside the two baselines
 //	go run ./bench/loadgen -fault-rate 0.2 -outage 2s -latency 5ms
 //	tools/dynalite/run.sh go run ./bench/loadgen -backend dynamodb -dynamodb-mode batch
+//	tools/redis/run.sh go run ./bench/loadgen -backend redis   # -redis-addr, default $LASTEVENT_REDIS_ADDR
 //
 // -backend dynamodb writes to a DynamoDB table (-table, created if missing;
 // -endpoint, default $LASTEVENT_DYNAMODB_ENDPOINT, e.g. dynalite) in
 // -dynamodb-mode conditional or batch, reads every checkpoint back to verify
 // it, and adds a "store:" line (and JSON fields) with the calls by operation,
 // throttles, errors and write latency p50/p99 (backend.go).
+//
+// -backend redis writes to the Redis server at -redis-addr (default
+// $LASTEVENT_REDIS_ADDR) under -redis-prefix, deleting the run's sessions'
+// keys first, reads every checkpoint back to verify it, and its "store:"
+// line (and JSON fields) adds the commands by name, the round trips,
+// requests per checkpoint and round trips per flush (redis.go).
 //
 // -fault-rate F, -outage DURATION and -latency DURATION put backends/fault
 // between the tracker and the store: a share F of checkpoints fail

@@ -219,8 +219,10 @@ func (r *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "latency: %s Observe calls timed (every %d), p50 %v, p99 %v, p99.9 %v, max %v\n",
 		group(r.ObserveSamples), r.ObserveSampleEvery, time.Duration(r.ObserveP50NS), time.Duration(r.ObserveP99NS),
 		time.Duration(r.ObserveP999NS), time.Duration(r.ObserveMaxNS))
-	fmt.Fprintf(w, "memory: %.0f B/session heap growth (tracker %.0f B + memory backend %.0f B)\n",
-		r.BytesPerSession, r.TrackerBytesPerSession, r.BackendBytesPerSession)
+	// For memory, the backend's part is its checkpoints; for dynamodb and
+	// redis, what their clients keep (connection buffers), not the store's.
+	fmt.Fprintf(w, "memory: %.0f B/session heap growth (tracker %.0f B + %s backend %.0f B)\n",
+		r.BytesPerSession, r.TrackerBytesPerSession, r.Backend, r.BackendBytesPerSession)
 	if !r.KeepingUp {
 		fmt.Fprintf(w, "NOT KEEPING UP: achieved %s events/s of %s requested (%.0f%%)\n",
 			si(r.AchievedRate), si(r.TargetRate), 100*r.AchievedRate/r.TargetRate)
