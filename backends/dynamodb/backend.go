@@ -104,7 +104,7 @@ func (b *Backend) Delete(ctx context.Context, session string) error {
 
 // closedError is the failure of a call made after Close.
 func closedError(op, session string, seq uint64) *Error {
-	return &Error{Op: op, Session: session, Seq: seq, Code: CodeClosed, Err: ErrClosed}
+	return &Error{Backend: backendName, Op: op, Session: session, Seq: seq, Code: CodeClosed, Err: ErrClosed}
 }
 
 // withContext makes err wrap ctx's error when ctx has ended, so callers can

@@ -27,7 +27,7 @@ func (b *Backend) batchWrite(c *call, idx []int) {
 			if attempt > 0 {
 				code = CodeUnprocessed // DynamoDB left these unprocessed until now
 			}
-			b.failWrites(c, bySession, reqs, &Error{Op: "BatchWriteItem", Code: code, Retryable: true, Err: c.ctx.Err()})
+			b.failWrites(c, bySession, reqs, &Error{Backend: backendName, Op: "BatchWriteItem", Code: code, Retryable: true, Err: c.ctx.Err()})
 			return
 		}
 		out, err := b.api.BatchWriteItem(c.ctx, &dynamodb.BatchWriteItemInput{
@@ -53,7 +53,7 @@ func (b *Backend) batchWrite(c *call, idx []int) {
 		b.m.unprocItems.Add(len(left))
 		reqs = left
 		if err := b.wait(c.ctx, attempt); err != nil {
-			e := &Error{Op: "BatchWriteItem", Code: CodeUnprocessed, Retryable: err != ErrClosed, Err: err}
+			e := &Error{Backend: backendName, Op: "BatchWriteItem", Code: CodeUnprocessed, Retryable: err != ErrClosed, Err: err}
 			if err == ErrClosed {
 				e.Code = CodeClosed
 			}

@@ -45,59 +45,20 @@ const (
 	CodeBadItem = "BadItem"
 )
 
-// Error is the failure of one DynamoDB operation on behalf of one
-// checkpoint (or, for Load and Delete, of the whole call). It wraps exactly
-// one of core.ErrRetryable and core.ErrPermanent, and the cause, so
-// errors.Is(err, core.ErrPermanent), errors.Is(err, context.Canceled) and
-// errors.As(err, &apiErr) with the SDK's types all see through it.
-type Error struct {
-	// Op is the DynamoDB operation: "UpdateItem", "BatchWriteItem",
-	// "GetItem", "BatchGetItem" or "DeleteItem".
-	Op string
-	// Session and Seq identify the checkpoint; Seq is 0 for Load and Delete,
-	// and Session is empty for a Load of several sessions.
-	Session string
-	Seq     uint64
-	// Code is the AWS error code (e.g. "ProvisionedThroughputExceededException",
-	// "ValidationException") or one of this package's Code* constants.
-	Code string
-	// Retryable reports the class: true wraps core.ErrRetryable, false
-	// core.ErrPermanent.
-	Retryable bool
-	// Err is the cause, as the SDK returned it.
-	Err error
-}
+// Error is the failure of one DynamoDB operation on behalf of one checkpoint, or
+// of a whole Load or Delete: a core.BackendError whose Backend is
+// "dynamodb", Op the DynamoDB operation (UpdateItem, BatchWriteItem, GetItem, BatchGetItem, DeleteItem), and Code the store's error code or one of this
+// package's Code* constants. It wraps exactly one of core.ErrRetryable and
+// core.ErrPermanent, and the cause.
+type Error = core.BackendError
 
-// Error names the operation, checkpoint, class and code, then the cause.
-func (e *Error) Error() string {
-	class := "permanent"
-	if e.Retryable {
-		class = "retryable"
-	}
-	switch {
-	case e.Session == "" && e.Seq == 0:
-		return fmt.Sprintf("lastevent/dynamodb: %s: %s %s: %v", e.Op, class, e.Code, e.Err)
-	case e.Seq == 0:
-		return fmt.Sprintf("lastevent/dynamodb: %s session %q: %s %s: %v", e.Op, e.Session, class, e.Code, e.Err)
-	default:
-		return fmt.Sprintf("lastevent/dynamodb: %s session %q seq %d: %s %s: %v", e.Op, e.Session, e.Seq, class, e.Code, e.Err)
-	}
-}
-
-// Unwrap returns the failure class (core.ErrRetryable or core.ErrPermanent)
-// and the cause.
-func (e *Error) Unwrap() []error {
-	class := core.ErrPermanent
-	if e.Retryable {
-		class = core.ErrRetryable
-	}
-	return []error{class, e.Err}
-}
+// backendName is Error.Backend for this package.
+const backendName = "dynamodb"
 
 // newError classifies err from op on behalf of session and seq.
 func newError(op, session string, seq uint64, err error) *Error {
 	code, retryable := Classify(err)
-	return &Error{Op: op, Session: session, Seq: seq, Code: code, Retryable: retryable, Err: err}
+	return &Error{Backend: backendName, Op: op, Session: session, Seq: seq, Code: code, Retryable: retryable, Err: err}
 }
 
 // AWS error codes by class. The SDK's typed errors carry these codes too;

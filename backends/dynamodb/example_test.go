@@ -66,7 +66,7 @@ func ExampleClassify() {
 	}
 
 	// A Store failure carries the class, the checkpoint and the code.
-	err := &lastdynamo.Error{Op: "UpdateItem", Session: "s", Seq: 3, Code: "ValidationException", Err: invalid}
+	err := &lastdynamo.Error{Backend: "dynamodb", Op: "UpdateItem", Session: "s", Seq: 3, Code: "ValidationException", Err: invalid}
 	var e *lastdynamo.Error
 	fmt.Println(errors.Is(err, core.ErrPermanent), errors.As(err, &e) && e.Code == "ValidationException")
 	// Output:

@@ -48,7 +48,7 @@ func (b *Backend) Load(ctx context.Context, sessions []string) (map[string]core.
 		if stopped == ErrClosed {
 			c.err = closedError("BatchGetItem", "", 0)
 		} else {
-			c.err = &Error{Op: "BatchGetItem", Code: CodeCanceled, Retryable: true, Err: stopped}
+			c.err = &Error{Backend: backendName, Op: "BatchGetItem", Code: CodeCanceled, Retryable: true, Err: stopped}
 		}
 	}
 	if c.err != nil {
@@ -78,10 +78,10 @@ func (b *Backend) getOne(ctx context.Context, session string) (map[string]core.C
 	if out.Item != nil {
 		cp, err := b.sch.checkpoint(out.Item)
 		if err != nil {
-			return nil, &Error{Op: "GetItem", Session: session, Code: CodeBadItem, Err: err}
+			return nil, &Error{Backend: backendName, Op: "GetItem", Session: session, Code: CodeBadItem, Err: err}
 		}
 		if cp.Session != session {
-			return nil, &Error{Op: "GetItem", Session: session, Code: CodeBadItem,
+			return nil, &Error{Backend: backendName, Op: "GetItem", Session: session, Code: CodeBadItem,
 				Err: fmt.Errorf("item for %q came back as %q", session, cp.Session)}
 		}
 		found[session] = cp
@@ -117,7 +117,7 @@ func (b *Backend) batchGet(c *call, keys []string) {
 		for _, it := range out.Responses[b.sch.table] {
 			cp, err := b.sch.checkpoint(it)
 			if err != nil {
-				c.fail(&Error{Op: "BatchGetItem", Code: CodeBadItem, Err: err})
+				c.fail(&Error{Backend: backendName, Op: "BatchGetItem", Code: CodeBadItem, Err: err})
 				return
 			}
 			c.add(cp)
@@ -132,7 +132,7 @@ func (b *Backend) batchGet(c *call, keys []string) {
 			if err == ErrClosed {
 				c.fail(closedError("BatchGetItem", "", 0))
 			} else {
-				c.fail(&Error{Op: "BatchGetItem", Code: CodeUnprocessed, Retryable: true, Err: err})
+				c.fail(&Error{Backend: backendName, Op: "BatchGetItem", Code: CodeUnprocessed, Retryable: true, Err: err})
 			}
 			return
 		}

@@ -44,12 +44,12 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 	c := &call{ctx: ctx, now: b.cfg.Now(), batch: batch, results: results, order: make([]int, 0, len(batch))}
 	for i, cp := range batch {
 		if cp.Session == "" || cp.Seq == 0 {
-			results[i] = failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint,
+			results[i] = failed(&Error{Backend: backendName, Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint,
 				Err: errors.New("empty session or zero seq")})
 			continue
 		}
 		if err := cp.CheckWindow(); err != nil {
-			results[i] = failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint, Err: err})
+			results[i] = failed(&Error{Backend: backendName, Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint, Err: err})
 			continue
 		}
 		c.order = append(c.order, i)
@@ -65,7 +65,7 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 		if errors.Is(stopped, ErrClosed) {
 			results[i] = failed(closedError(op, cp.Session, cp.Seq))
 		} else {
-			results[i] = failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeCanceled, Retryable: true, Err: stopped})
+			results[i] = failed(&Error{Backend: backendName, Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeCanceled, Retryable: true, Err: stopped})
 		}
 	}
 }
@@ -109,7 +109,7 @@ func failed(err *Error) core.Result {
 // ctxFailure is the failure of a checkpoint whose call's context ended
 // before its request was made.
 func ctxFailure(op string, cp core.Checkpoint, ctx context.Context) core.Result {
-	return failed(&Error{Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeCanceled, Retryable: true,
+	return failed(&Error{Backend: backendName, Op: op, Session: cp.Session, Seq: cp.Seq, Code: CodeCanceled, Retryable: true,
 		Err: ctxErr("not sent", ctx)})
 }
 

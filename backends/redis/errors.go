@@ -50,59 +50,20 @@ const (
 	CodeUnknown = "Unknown"
 )
 
-// Error is the failure of one Redis command on behalf of one checkpoint
-// (Store), or of a whole Load or Delete. It wraps exactly one of
-// core.ErrRetryable and core.ErrPermanent, and the cause, so
-// errors.Is(err, core.ErrPermanent), errors.Is(err, context.Canceled) and
-// errors.As(err, &redisErr) with go-redis's error types all see through it.
-type Error struct {
-	// Op is the command: "EVALSHA" (Store), "SCRIPT LOAD" (Store, reloading
-	// the script after NOSCRIPT), "HMGET" (Load) or "DEL" (Delete).
-	Op string
-	// Session and Seq identify the checkpoint; Seq is 0 for Load and
-	// Delete. A Load names the first session whose command failed.
-	Session string
-	Seq     uint64
-	// Code is the Redis error code ("WRONGTYPE", "READONLY", ...) or one of
-	// this package's Code* constants.
-	Code string
-	// Retryable reports the class: true wraps core.ErrRetryable, false
-	// core.ErrPermanent.
-	Retryable bool
-	// Err is the cause, as go-redis returned it (or this package's own).
-	Err error
-}
+// Error is the failure of one Redis command on behalf of one checkpoint, or
+// of a whole Load or Delete: a core.BackendError whose Backend is
+// "redis", Op the Redis command (EVALSHA, SCRIPT LOAD, HMGET, DEL), and Code the store's error code or one of this
+// package's Code* constants. It wraps exactly one of core.ErrRetryable and
+// core.ErrPermanent, and the cause.
+type Error = core.BackendError
 
-// Error names the command, checkpoint, class and code, then the cause.
-func (e *Error) Error() string {
-	class := "permanent"
-	if e.Retryable {
-		class = "retryable"
-	}
-	switch {
-	case e.Session == "" && e.Seq == 0:
-		return fmt.Sprintf("lastevent/redis: %s: %s %s: %v", e.Op, class, e.Code, e.Err)
-	case e.Seq == 0:
-		return fmt.Sprintf("lastevent/redis: %s session %q: %s %s: %v", e.Op, e.Session, class, e.Code, e.Err)
-	default:
-		return fmt.Sprintf("lastevent/redis: %s session %q seq %d: %s %s: %v", e.Op, e.Session, e.Seq, class, e.Code, e.Err)
-	}
-}
-
-// Unwrap returns the failure class (core.ErrRetryable or core.ErrPermanent)
-// and the cause.
-func (e *Error) Unwrap() []error {
-	class := core.ErrPermanent
-	if e.Retryable {
-		class = core.ErrRetryable
-	}
-	return []error{class, e.Err}
-}
+// backendName is Error.Backend for this package.
+const backendName = "redis"
 
 // newError classifies err from op on behalf of session and seq.
 func newError(op, session string, seq uint64, err error) *Error {
 	code, retryable := Classify(err)
-	return &Error{Op: op, Session: session, Seq: seq, Code: code, Retryable: retryable, Err: err}
+	return &Error{Backend: backendName, Op: op, Session: session, Seq: seq, Code: code, Retryable: retryable, Err: err}
 }
 
 // Redis error codes by class. A code not listed is permanent: the server
@@ -258,5 +219,5 @@ func ctxFailure(op, session string, seq uint64, ctx context.Context) *Error {
 	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
 		err = fmt.Errorf("not sent: %w (cause: %w)", ctx.Err(), cause)
 	}
-	return &Error{Op: op, Session: session, Seq: seq, Code: CodeCanceled, Retryable: true, Err: err}
+	return &Error{Backend: backendName, Op: op, Session: session, Seq: seq, Code: CodeCanceled, Retryable: true, Err: err}
 }

@@ -77,7 +77,7 @@ func ExampleClassify() {
 	}
 
 	// A Store failure carries the class, the checkpoint and the code.
-	err := &lastredis.Error{Op: "EVALSHA", Session: "s", Seq: 3, Code: "WRONGTYPE", Err: errors.New("WRONGTYPE ...")}
+	err := &lastredis.Error{Backend: "redis", Op: "EVALSHA", Session: "s", Seq: 3, Code: "WRONGTYPE", Err: errors.New("WRONGTYPE ...")}
 	var e *lastredis.Error
 	fmt.Println(errors.Is(err, core.ErrPermanent), errors.As(err, &e) && e.Code == "WRONGTYPE")
 	fmt.Println(err)

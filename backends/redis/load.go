@@ -86,7 +86,7 @@ func (b *Backend) Load(ctx context.Context, sessions []string) (map[string]core.
 // (no key, or an expired one).
 func decode(session string, vals []any) (_ core.Checkpoint, ok bool, _ *Error) {
 	bad := func(code string, err error) (core.Checkpoint, bool, *Error) {
-		return core.Checkpoint{}, false, &Error{Op: "HMGET", Session: session, Code: code, Err: err}
+		return core.Checkpoint{}, false, &Error{Backend: backendName, Op: "HMGET", Session: session, Code: code, Err: err}
 	}
 	if len(vals) != 3 {
 		return bad(CodeUnexpectedReply, fmt.Errorf("HMGET replied %d values, want 3", len(vals)))

@@ -45,7 +45,7 @@ func (b *Backend) Store(ctx context.Context, batch []core.Checkpoint, results []
 	send := make([]int, 0, len(batch)) // indexes of batch to write
 	for i, cp := range batch {
 		if err := checkCheckpoint(cp); err != nil {
-			results[i] = b.fail(&Error{Op: "EVALSHA", Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint, Err: err})
+			results[i] = b.fail(&Error{Backend: backendName, Op: "EVALSHA", Session: cp.Session, Seq: cp.Seq, Code: CodeInvalidCheckpoint, Err: err})
 			continue
 		}
 		send = append(send, i)
@@ -120,7 +120,7 @@ func (b *Backend) settle(ctx context.Context, cp core.Checkpoint, cmd *goredis.C
 		b.m.checkpoints[outStale].Inc()
 		return core.Result{Outcome: core.OutcomeStale}
 	}
-	return b.fail(&Error{Op: "EVALSHA", Session: cp.Session, Seq: cp.Seq, Code: CodeUnexpectedReply,
+	return b.fail(&Error{Backend: backendName, Op: "EVALSHA", Session: cp.Session, Seq: cp.Seq, Code: CodeUnexpectedReply,
 		Err: fmt.Errorf("script replied %v (%T), want 0 or 1", v, v)})
 }
 
