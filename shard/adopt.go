@@ -26,12 +26,23 @@ func (s *shard) adopt(now int64) {
 		b.names = append(b.names, e.session)
 	}
 	stored, err := s.load(s.parentCtx(), b.names)
+	var failures map[string]error
+	if err != nil && len(b.names) > 1 && !core.IsRetryable(err) {
+		// A permanent failure of the whole Load may be one session's
+		// stored value: load each alone, so one foreign or corrupt item
+		// holds back only its own session.
+		stored, failures = s.loadEach(b.names)
+		err = nil
+	}
 	for _, e := range b.adopting {
 		var cp core.Checkpoint
 		var failed error
 		e.Lock()
 		if !e.AdoptedLocked() { // else a Resume adopted it meanwhile
 			if failed = err; failed == nil {
+				failed = failures[e.session]
+			}
+			if failed == nil {
 				failed = checkStored(stored[e.session])
 			}
 			if failed == nil {
@@ -50,6 +61,24 @@ func (s *shard) adopt(now int64) {
 	}
 	b.names = reuse(b.names, s.cfg.MaxBatch)
 	b.adopting = reuse(b.adopting, s.cfg.MaxBatch)
+}
+
+// loadEach loads each session with a Load of its own: the stored
+// checkpoints found, and the error of each session whose Load failed.
+func (s *shard) loadEach(sessions []string) (map[string]core.Checkpoint, map[string]error) {
+	stored := make(map[string]core.Checkpoint, len(sessions))
+	failures := make(map[string]error)
+	for _, name := range sessions {
+		one, err := s.load(s.parentCtx(), []string{name})
+		if err != nil {
+			failures[name] = err
+			continue
+		}
+		if cp, ok := one[name]; ok {
+			stored[name] = cp
+		}
+	}
+	return stored, failures
 }
 
 // checkStored returns a permanent failure, which changes nothing, for a

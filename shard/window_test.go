@@ -3,8 +3,10 @@ package shard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,4 +243,52 @@ func TestPersistWindowConfig(t *testing.T) {
 	// The default fits a smaller window.
 	tr := startTracker(t, memory.New(), shard.Config{Window: 8, FlushInterval: time.Hour})
 	observeAll(t, tr, "s", ids(1, 3))
+}
+
+// poisonLoad fails, permanently, every Load that names the session poison,
+// as a store holding one foreign value for it would.
+type poisonLoad struct {
+	*memory.Backend
+	poison string
+	on     atomic.Bool
+}
+
+func (p *poisonLoad) Load(ctx context.Context, sessions []string) (map[string]core.Checkpoint, error) {
+	for _, s := range sessions {
+		if s == p.poison && p.on.Load() {
+			return nil, fmt.Errorf("%w: session %q: %w", core.ErrPermanent, s, core.ErrInvalidWindow)
+		}
+	}
+	return p.Backend.Load(ctx, sessions)
+}
+
+// TestOneBadStoredValueHoldsBackOnlyItsSession: when the Load before the
+// first writes fails permanently for one session's stored value, the other
+// sessions of the same flush still adopt their history and are written.
+func TestOneBadStoredValueHoldsBackOnlyItsSession(t *testing.T) {
+	mem := memory.New()
+	first := startTracker(t, mem, hourly(1))
+	for _, s := range []string{"a", "b", "bad"} {
+		observe(t, first, s, "1")
+	}
+	closeTracker(t, first)
+
+	b := &poisonLoad{Backend: mem, poison: "bad"}
+	b.on.Store(true)
+	tr := startTracker(t, b, hourly(1)) // one shard: one Load for all three
+	for _, s := range []string{"a", "b", "bad"} {
+		observe(t, tr, s, "2")
+	}
+	if err := flushShort(tr); !errors.Is(err, shard.ErrUnflushed) {
+		t.Fatalf("Flush with one unloadable session: got %v, want ErrUnflushed", err)
+	}
+	for _, s := range []string{"a", "b"} {
+		if got, _ := storedOf(t, b, s); got.Seq != 2 || got.EventID != "2" {
+			t.Errorf("stored %s: got %+v, want seq 2 ID 2 (adopted despite another session's bad value)", s, got)
+		}
+	}
+	if got, _ := mem.Get("bad"); got.Seq != 1 {
+		t.Errorf("stored bad: got %+v, want its old seq 1 untouched", got)
+	}
+	b.on.Store(false) // the operator repaired it: Close stores bad too
 }
