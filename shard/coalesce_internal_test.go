@@ -75,11 +75,24 @@ func TestEarlyCycleKeepsCoalescing(t *testing.T) {
 	}
 }
 
-// TestEntrySize pins the per-session struct's size: it is most of a short
-// session's memory (docs/benchmarks.md: <= 320 B after 4 events), and a
-// field added carelessly moves it past the 128-byte allocation size class.
-func TestEntrySize(t *testing.T) {
-	if got, want := unsafe.Sizeof(entry{}), uintptr(128); got != want {
+// TestEntryLayout pins the per-session struct: 128 bytes, it is most of a
+// short session's memory (docs/benchmarks.md: <= 320 B after 4 events), and
+// a field added carelessly moves it past the 128-byte allocation size class;
+// and everything Observe touches lies in its first cache line.
+func TestEntryLayout(t *testing.T) {
+	var e entry
+	if got, want := unsafe.Sizeof(e), uintptr(128); got != want {
 		t.Fatalf("unsafe.Sizeof(entry{}): got %d, want %d", got, want)
+	}
+	for name, end := range map[string]uintptr{
+		"Slot":  unsafe.Offsetof(e.Slot) + unsafe.Sizeof(e.Slot),
+		"state": unsafe.Offsetof(e.state) + unsafe.Sizeof(e.state),
+		"dups":  unsafe.Offsetof(e.dups) + unsafe.Sizeof(e.dups),
+		"shard": unsafe.Offsetof(e.shard) + unsafe.Sizeof(e.shard),
+		"next":  unsafe.Offsetof(e.next) + unsafe.Sizeof(e.next),
+	} {
+		if end > cacheLineSize {
+			t.Errorf("entry.%s ends at byte %d: want it in the first %d-byte line, with the rest of Observe's fields", name, end, cacheLineSize)
+		}
 	}
 }

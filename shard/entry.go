@@ -11,30 +11,35 @@ import (
 // flush and evict it. Fields marked flusher-owned are touched only by the
 // shard's flusher goroutine, so they need no synchronization.
 //
-// Layout: 48 (Slot) + 16 (session) + 8 (state, attempts, dups) + 8 (next)
-// + 8 (storedSeq) + 8 (counted) + 4*8 (flusher-owned) = 128 bytes, exactly a
-// size class (pinned by TestEntrySize).
+// Layout: 128 bytes, exactly a size class, so entries start on a cache
+// line. The first line holds everything Observe touches — the slot (newest
+// record, writer flag, ring bookkeeping, window), the state word, the
+// duplicate count, the shard index and the dirty-stack link — so an event
+// costs one line of its entry, not two; the second line is the flusher's.
+// TestEntryLayout pins both.
 type entry struct {
-	core.Slot
-	session string
+	core.Slot // 48 bytes
 
 	// state is the life state and flags of lifecycle.go.
 	state atomic.Uint32
-	// attempts counts consecutive failed writes, saturating. Flusher-owned.
-	attempts uint16
 	// dups counts duplicates since the flusher last collected them: a plain
 	// increment under the writer flag, so counting costs Observe no atomic
 	// and no shared cache line (see countDuplicateLocked).
 	dups uint16
+	// shard is the index of the entry's shard in Tracker.shards: Observe
+	// finds the session in the tracker's one map and its shard here,
+	// without hashing the name a second time.
+	shard uint16
 	// next links the dirty stack. Written only by the pusher (under the
 	// writer flag, while flagQueued was clear), read by the flusher after it
 	// took the stack.
 	next *entry
+
+	session string
 	// storedSeq is the highest Seq known durable in the backend: written by
 	// the flusher after a stored write, and by Resume for a checkpoint it
 	// loaded. An entry is clean when its Seq equals storedSeq.
 	storedSeq atomic.Uint64
-
 	// counted is the Seq up to which accepted events are in the shard's
 	// counters: the flusher collects Seq-counted and the slot's duplicate
 	// count when it takes the entry, so Observe updates no shared counter.
@@ -42,10 +47,15 @@ type entry struct {
 	counted uint64
 
 	// flusher-owned.
-	failedSince   uint64 // flush cycle of the first failure since the last success; 0 unless failing
-	writtenPeriod uint64 // tick period of the last successful write
-	active        int64  // clock time (ns since New) of the last activity the flusher saw
-	retryAt       int64  // clock time (ns since New) of the next attempt while failing
+	failedSince uint64 // flush cycle of the first failure since the last success; 0 unless failing
+	active      int64  // clock time (ns since New) of the last activity the flusher saw
+	retryAt     int64  // clock time (ns since New) of the next attempt while failing
+	// writtenPeriod is the tick period of the last successful write,
+	// truncated to 32 bits: it is only compared with the current period,
+	// and a false match after 2^32 ticks (49 days at a 1ms FlushInterval)
+	// holds one session until the tick, which writes it anyway.
+	writtenPeriod uint32
+	attempts      uint16 // consecutive failed writes, saturating
 }
 
 // checkpoint returns the newest checkpoint without its window: wait-free,

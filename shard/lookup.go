@@ -71,7 +71,7 @@ func (t *Tracker) create(s *shard, session string, st *seat) (*entry, error) {
 	key := strings.Clone(session)
 	e, _ := s.sessions.LoadOrCompute(key, func() *entry {
 		made = true
-		return t.newEntry(key)
+		return t.newEntry(s, key)
 	})
 	if !made {
 		t.live.Add(-1) // another goroutine's entry holds the room
@@ -79,8 +79,8 @@ func (t *Tracker) create(s *shard, session string, st *seat) (*entry, error) {
 	return e, nil
 }
 
-func (t *Tracker) newEntry(session string) *entry {
-	e := &entry{session: session}
+func (t *Tracker) newEntry(s *shard, session string) *entry {
+	e := &entry{session: session, shard: uint16(s.index)}
 	_ = e.Init(t.cfg.Window) // validated in New
 	return e
 }
@@ -138,7 +138,7 @@ func (t *Tracker) replace(s *shard, gone *entry, st *seat) (*entry, error) {
 		case loaded != present:
 			return c, true // removed since the look: nothing to store, look again
 		}
-		made = t.newEntry(gone.session)
+		made = t.newEntry(s, gone.session)
 		if evicted {
 			made.AdoptLocked(carried) // made is not shared yet
 			made.storedSeq.Store(carried.Seq)

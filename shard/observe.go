@@ -56,9 +56,11 @@ func (t *Tracker) observe(session, eventID string, borrowed bool) (accepted bool
 	if err := core.CheckEventIDLength(eventID, t.cfg.MaxEventIDBytes); err != nil {
 		return false, err
 	}
-	s := t.shardOf(session)
-	e, known := s.sessions.Load(session)
-	if !known {
+	e, known := t.sessions.Load(session)
+	var s *shard
+	if known {
+		s = &t.shards[e.shard]
+	} else {
 		// A new session is created only for a valid name and event ID.
 		if err := core.ValidateSession(session); err != nil {
 			return false, err
@@ -66,6 +68,7 @@ func (t *Tracker) observe(session, eventID string, borrowed bool) (accepted bool
 		if err := core.CheckEventIDBytes(eventID); err != nil {
 			return false, err
 		}
+		s = t.shardOf(session)
 		if e, err = t.create(s, session, nil); err != nil {
 			return false, err
 		}

@@ -34,7 +34,7 @@ func (s *shard) settle(now int64) (sent int) {
 		}
 		storeMax(&e.storedSeq, b.cps[i].Seq)
 		s.succeeded(e)
-		e.writtenPeriod = s.period
+		e.writtenPeriod = uint32(s.period)
 	}
 	s.counts.written.Add(written)
 	s.counts.stale.Add(stale)

@@ -21,7 +21,7 @@ type shard struct {
 	dirty dirtyStack
 	_     [cacheLineSize - 24]byte // dirtyStack is 24 bytes: head + two counts
 
-	sessions *xsync.MapOf[string, *entry]
+	sessions *xsync.MapOf[string, *entry] // the Tracker's: every shard's sessions in one map
 	// Two ways in for other goroutines: nudge (cap 1) wakes the flusher for
 	// the reasons in want, without blocking the Observe that sends it;
 	// reqs carries Flush, Delete and Close, each answered on its done.
@@ -70,10 +70,10 @@ type shardStatus struct {
 	deletes      deletions             // Deletes run so far, and the running one's completion
 }
 
-func (s *shard) init(index int, b core.Backend, cfg *Config, live *atomic.Int64, start time.Time, m *trackerMetrics) {
+func (s *shard) init(index int, b core.Backend, cfg *Config, sessions *xsync.MapOf[string, *entry], live *atomic.Int64, start time.Time, m *trackerMetrics) {
 	s.metrics = m
 	s.status.cleanAt.Store(start.UnixNano())
-	s.sessions = xsync.NewMapOf[string, *entry]()
+	s.sessions = sessions
 	s.nudge = make(chan struct{}, 1)
 	s.reqs = make(chan *request)
 	s.index = index

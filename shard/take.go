@@ -43,7 +43,7 @@ func (s *shard) take(c cycle, now int64) {
 			next := e.next
 			e.next = nil
 			n++
-			if c.early && e.writtenPeriod == s.period {
+			if c.early && e.writtenPeriod == uint32(s.period) {
 				// Written this period already: it stays queued (so Observe
 				// does not push it again) until the tick writes it.
 				s.held = append(s.held, e)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/cespare/xxhash/v2"
+	"github.com/puzpuzpuz/xsync/v3"
 
 	"github.com/lastevent/lastevent/core"
 )
@@ -21,12 +22,15 @@ import (
 // released with Close, which stops its goroutines; it must not be copied.
 // The backend is the caller's: Close does not close it.
 type Tracker struct {
-	closed  atomic.Bool
-	live    atomic.Int64 // sessions in memory
-	mask    uint64
-	shards  []shard
-	backend core.Backend
-	cfg     Config
+	closed atomic.Bool
+	// sessions holds every session in memory, each entry naming its shard:
+	// one lookup by name finds both, hashing the name once.
+	sessions *xsync.MapOf[string, *entry]
+	live     atomic.Int64 // sessions in memory
+	mask     uint64
+	shards   []shard
+	backend  core.Backend
+	cfg      Config
 
 	metrics        *trackerMetrics
 	rejected       [numRejectReasons]atomic.Uint64 // Observe errors by reason; rare, so not striped
@@ -52,16 +56,17 @@ func New(backend core.Backend, cfg Config) (*Tracker, error) {
 		return nil, err
 	}
 	t := &Tracker{
-		mask:    uint64(cfg.Shards - 1),
-		shards:  make([]shard, cfg.Shards),
-		backend: backend,
-		cfg:     cfg,
-		stopped: make(chan struct{}),
+		sessions: xsync.NewMapOf[string, *entry](),
+		mask:     uint64(cfg.Shards - 1),
+		shards:   make([]shard, cfg.Shards),
+		backend:  backend,
+		cfg:      cfg,
+		stopped:  make(chan struct{}),
 	}
 	t.metrics = newTrackerMetrics(t)
 	start := cfg.Now()
 	for i := range t.shards {
-		t.shards[i].init(i, backend, &t.cfg, &t.live, start, t.metrics)
+		t.shards[i].init(i, backend, &t.cfg, t.sessions, &t.live, start, t.metrics)
 	}
 	t.wg.Add(len(t.shards))
 	for i := range t.shards {
@@ -100,7 +105,7 @@ func (t *Tracker) LastEventID(session string) (string, bool) {
 // Checkpoint returns the newest checkpoint of session held in memory, and
 // false if there is none. Wait-free, like LastEventID.
 func (t *Tracker) Checkpoint(session string) (core.Checkpoint, bool) {
-	e, ok := t.shardOf(session).sessions.Load(session)
+	e, ok := t.sessions.Load(session)
 	if !ok {
 		return core.Checkpoint{}, false
 	}
@@ -186,13 +191,11 @@ func (t *Tracker) Close(ctx context.Context) error {
 // releasing every flag once after closed is set means every later holder
 // sees it. One pass over the sessions, once per Tracker.
 func (t *Tracker) quiesce() {
-	for i := range t.shards {
-		t.shards[i].sessions.Range(func(_ string, e *entry) bool {
-			e.Lock()
-			e.Unlock() //nolint:staticcheck // an empty critical section is the point
-			return true
-		})
-	}
+	t.sessions.Range(func(_ string, e *entry) bool {
+		e.Lock()
+		e.Unlock() //nolint:staticcheck // an empty critical section is the point
+		return true
+	})
 }
 
 // Sessions returns the number of sessions held in memory.
