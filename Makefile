@@ -4,7 +4,7 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. make test TESTFLAGS='-run Flush -v'.
 TESTFLAGS ?=
 
-.PHONY: all test fmt-check vet load bench eventsource example fuzz
+.PHONY: all test fmt-check vet load bench eventsource browser example fuzz
 
 all: test
 
@@ -15,7 +15,7 @@ all: test
 ## when tests fail. Needs node and npm (dynalite is installed with npm ci)
 ## and redis-server (tools/redis/run.sh installs the Debian package when it
 ## is missing).
-test: fmt-check vet eventsource
+test: fmt-check vet eventsource browser
 	tools/dynalite/run.sh tools/redis/run.sh $(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
 
 fmt-check:
@@ -31,6 +31,22 @@ vet:
 eventsource:
 	@test -d tools/eventsource/node_modules/eventsource || \
 		(cd tools/eventsource && npm ci --no-audit --no-fund --loglevel=error)
+
+## browser: what examples/sserelay's browser test drives: Debian's chromium,
+## installed with apt-get (as root) when /usr/bin/chromium is missing, and
+## puppeteer-core, pinned by tools/browser/package-lock.json and installed
+## with npm ci (it downloads no browser). Without root and chromium it says
+## so; the test then skips, except under CI=true, where it fails.
+browser:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "browser: installing chromium: apt-get update && apt-get install -y chromium"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "browser: /usr/bin/chromium is missing and this is not root: run 'sudo apt-get install chromium' for the browser test"; \
+		fi; }
+	@test -d tools/browser/node_modules/puppeteer-core || \
+		(cd tools/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 ## example: the SSE relay example (examples/sserelay/README.md) in one
 ## command: builds upstream, relay and client into bin/sserelay and runs them

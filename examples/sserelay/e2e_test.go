@@ -61,10 +61,14 @@ func eventsourceClient(t *testing.T) (node, script string, ok bool) {
 }
 
 // startThirdPartyClient starts the npm eventsource client on url for n
-// events, or our client where that is unavailable (see eventsourceClient).
+// events (0: until the test ends), or our client where that is unavailable
+// (see eventsourceClient).
 func startThirdPartyClient(t *testing.T, bin, url string, n int) *proc {
 	t.Helper()
 	if node, script, ok := eventsourceClient(t); ok {
+		if n == 0 {
+			return start(t, "eventsource", node, script, url)
+		}
 		return start(t, "eventsource", node, script, url, strconv.Itoa(n))
 	}
 	return start(t, "eventsource-substitute", filepath.Join(bin, "client"), "-url", url, "-n", strconv.Itoa(n))
@@ -74,6 +78,8 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildCommands(t)
 	t.Run("UpstreamDropsAndOverlaps", func(t *testing.T) { testUpstreamDrops(t, bin) })
 	t.Run("RelayKilledAndRestartedOnDynamoDB", func(t *testing.T) { testRelayRestart(t, bin) })
+	t.Run("CleanRestartsOnDynamoDB", func(t *testing.T) { testCleanRestarts(t, bin) })
+	t.Run("Browser", func(t *testing.T) { testBrowser(t, bin) })
 }
 
 // A client reads through the relay while the upstream drops the connection
@@ -182,5 +188,84 @@ func testRelayRestart(t *testing.T, bin string) {
 	relay2.signal(syscall.SIGTERM)
 	if err := relay2.wait(t, 10*time.Second); err != nil {
 		t.Fatalf("relay-2 after SIGTERM: %v, want a clean exit", err)
+	}
+}
+
+// The relay is stopped cleanly (SIGTERM: its Tracker writes the newest
+// checkpoint) and started again on the same DynamoDB table and port, 8
+// times, while an upstream that resends an overlap of up to 8 events on
+// every reconnect keeps going. Two clients connected throughout (the npm
+// eventsource client and ours) reconnect by themselves after each restart
+// and see every event exactly once, in order. This is the scenario "8
+// clean restarts, 7 events reached clients twice": after each restart the
+// relay asks the upstream for its checkpoint, and the overlap before it is
+// dropped only because the checkpoint carries the Tracker's recent window
+// (shard.Config.PersistWindow), which Resume restores.
+func testCleanRestarts(t *testing.T, bin string) {
+	endpoint := os.Getenv(endpointEnv)
+	if endpoint == "" {
+		skipOrFail(t, endpointEnv+" is unset: run `make test`, or tools/dynalite/run.sh go test ./examples/sserelay/")
+	}
+	const restarts, every, tail = 8, 40, 200
+	deadline := time.Now().Add(50 * time.Second)
+	table := fmt.Sprintf("sserelay-e2e-clean-%d-%d", os.Getpid(), time.Now().UnixNano())
+	up := start(t, "upstream", filepath.Join(bin, "upstream"),
+		"-interval", "3ms", "-overlap", "8", "-seed", "13", "-retry", "20ms")
+	upURL := up.url(t)
+	relayArgs := []string{"-upstream", upURL, "-backend", "dynamodb", "-endpoint", endpoint, "-table", table,
+		"-create-table", "-flush-interval", "50ms", "-max-overlap", "8", "-heartbeat", "200ms",
+		"-client-retry", "100ms", "-backoff-min", "20ms"}
+	relay := start(t, "relay-0", filepath.Join(bin, "relay"), append(relayArgs, "-listen", "127.0.0.1:0")...)
+	relayURL := relay.url(t)
+	addr := regexp.MustCompile(`//([^/]+)/`).FindStringSubmatch(relayURL)[1]
+
+	// The clients read until the test ends: the upstream runs ahead of
+	// them while a relay restarts, so no fixed count would outlast the
+	// restarts on every machine.
+	es := startThirdPartyClient(t, bin, relayURL, 0)
+	ours := start(t, "client", filepath.Join(bin, "client"), "-url", relayURL, "-backoff-max", "200ms")
+	var gotES, gotOurs []received
+	dropped := 0
+	for i := 1; i <= restarts; i++ {
+		// Each relay serves both clients, and they get events from it,
+		// before it stops.
+		relay.awaitLog(t, "relay: client connected", 2, deadline)
+		gotES = es.collect(t, gotES, len(gotES)+every, deadline)
+		gotOurs = ours.collect(t, gotOurs, len(gotOurs)+every, deadline)
+		relay.signal(syscall.SIGTERM)
+		if err := relay.wait(t, 10*time.Second); err != nil {
+			t.Fatalf("relay-%d after SIGTERM: %v, want a clean exit", i-1, err)
+		}
+		log := relay.stderrText(t)
+		if countLines(log, "tracker closed") != 1 {
+			t.Fatalf("relay-%d did not close its tracker on SIGTERM", i-1)
+		}
+		if m := regexp.MustCompile(`duplicates_dropped=(\d+)`).FindStringSubmatch(log); m != nil {
+			d, _ := strconv.Atoi(m[1])
+			dropped += d
+		}
+		relay = start(t, fmt.Sprintf("relay-%d", i), filepath.Join(bin, "relay"), append(relayArgs, "-listen", addr)...)
+		relay.url(t)
+	}
+	relay.awaitLog(t, "relay: client connected", 2, deadline)
+	n := max(len(gotES), len(gotOurs)) + tail
+	gotES = es.collect(t, gotES, n, deadline)
+	gotOurs = ours.collect(t, gotOurs, n, deadline)
+	checkExactlyOnce(t, es.name, gotES[:n], n)
+	checkExactlyOnce(t, "client", gotOurs[:n], n)
+
+	relay.signal(syscall.SIGTERM)
+	if err := relay.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("relay-%d after SIGTERM: %v, want a clean exit", restarts, err)
+	}
+	// The scenario really ran: the upstream resent overlaps on reconnects
+	// and the restarted relays dropped them.
+	overlaps := len(regexp.MustCompile(`overlap=[2-9]`).FindAllString(up.stderrText(t), -1))
+	t.Logf("%d clean restarts; upstream reconnects with an overlap of 2 or more: %d; duplicates the relays dropped: %d", restarts, overlaps, dropped)
+	if overlaps < restarts/2 || dropped < restarts {
+		t.Fatalf("the test did not exercise what it claims: %d overlapping reconnects, %d duplicates dropped", overlaps, dropped)
+	}
+	if es.name == "eventsource" && countLines(es.stderrText(t), "client.js: connected") < restarts+1 {
+		t.Fatalf("the eventsource client connected %d times, want once per relay (%d)", countLines(es.stderrText(t), "client.js: connected"), restarts+1)
 	}
 }

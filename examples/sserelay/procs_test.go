@@ -150,6 +150,17 @@ func (p *proc) stderrText(t *testing.T) string {
 	return string(b)
 }
 
+// awaitLog waits until the process has logged n lines containing sub.
+func (p *proc) awaitLog(t *testing.T, sub string, n int, deadline time.Time) {
+	t.Helper()
+	for countLines(p.stderrText(t), sub) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s logged %q %d times before the deadline, want %d", p.name, sub, countLines(p.stderrText(t), sub), n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a log file in the test
+	}
+}
+
 // received is one event a client printed.
 type received struct {
 	ID   string `json:"id"`

@@ -2,7 +2,8 @@
 // line, {"id": ..., "data": ...}, on stdout. Like a browser's EventSource
 // it reconnects after a dropped connection, sending the last event ID it
 // received as Last-Event-ID and waiting as long as the server's retry field
-// asks (doubling while the server stays unreachable).
+// asks, plus a backoff with full jitter that grows while the server stays
+// unreachable. It is relay.Follow, the package's EventSource in Go.
 //
 //	client -url http://127.0.0.1:8082/events
 //	client -url ... -last-event-id 3f2a9c01d4e7 -n 100
@@ -22,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lastevent/lastevent/examples/sserelay/internal/relay"
+	"github.com/lastevent/lastevent/relay"
 )
 
 func main() {
@@ -40,8 +41,8 @@ func run() error {
 		url    = flag.String("url", "", "URL of the event stream (required)")
 		lastID = flag.String("last-event-id", "", "resume after this event ID (default: from the start)")
 		n      = flag.Int("n", 0, "exit after this many events (0: never)")
-		minB   = flag.Duration("backoff-min", 100*time.Millisecond, "reconnect wait when the server sent no retry")
-		maxB   = flag.Duration("backoff-max", 2*time.Second, "longest reconnect wait")
+		minB   = flag.Duration("backoff-min", 100*time.Millisecond, "cap of the first jittered reconnect wait, added to the server's retry")
+		maxB   = flag.Duration("backoff-max", 2*time.Second, "cap of every jittered reconnect wait")
 	)
 	flag.Parse()
 	if *url == "" {
@@ -52,17 +53,20 @@ func run() error {
 
 	// MaxOverlap 0: an SSE server owes its client no duplicates, so the
 	// client does not hold events back looking for them.
-	src := &relay.Source{URL: *url, MinBackoff: *minB, MaxBackoff: *maxB,
+	cfg := relay.FollowConfig{URL: *url, MinBackoff: *minB, MaxBackoff: *maxB,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
-	start := relay.Position{ID: *lastID, Set: *lastID != ""}
+	var start relay.Position
+	if *lastID != "" {
+		start = relay.At(*lastID)
+	}
 	out := json.NewEncoder(os.Stdout)
 	seen, pos := 0, start
-	err := src.Follow(ctx, relay.FollowOptions{Start: start}, func(e relay.Event) error {
+	err := relay.Follow(ctx, cfg, start, func(e relay.Event) error {
 		pos = pos.After(e) // an event without an id keeps the previous one, as in EventSource
 		line := struct {
 			ID   string `json:"id"`
 			Data string `json:"data"`
-		}{pos.ID, string(e.Data)}
+		}{pos.ID, e.Data}
 		if err := out.Encode(line); err != nil {
 			return err
 		}
