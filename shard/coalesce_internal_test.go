@@ -29,7 +29,7 @@ func TestEarlyCycleKeepsCoalescing(t *testing.T) {
 	waitEmpty := func(what string) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
-		for sh.dirty.count.Load() != 0 || sh.dirty.head.Load() != nil {
+		for sh.dirty.pushed() != 0 || sh.dirty.head.Load() != nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("timed out waiting for the early cycle after %s", what)
 			}

@@ -110,8 +110,9 @@ func (s *shard) wake(reason uint32) {
 // flush.
 func (s *shard) queueLocked(e *entry, unstored bool) bool {
 	set := e.queueLocked(unstored)
-	if set&flagQueued != 0 {
-		n := s.dirty.push(e)
+	switch {
+	case set&flagQueued != 0:
+		n := s.dirty.push(e, set&flagUnstored != 0)
 		if n < 0 {
 			e.unqueue(set)
 			return false
@@ -121,9 +122,8 @@ func (s *shard) queueLocked(e *entry, unstored bool) bool {
 			// event: a full batch need not wait for the tick.
 			s.wake(wantEarly)
 		}
-	}
-	if set&flagUnstored != 0 {
-		s.dirty.unstored.Add(1)
+	case set&flagUnstored != 0:
+		s.dirty.addUnstored() // queued by a duplicate, now holding an event
 	}
 	return true
 }

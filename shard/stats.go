@@ -172,8 +172,8 @@ func (t *Tracker) Stats() Stats {
 		// Each unstored session once: queued ones (on the stack or held)
 		// and failing ones are disjoint, as a failing entry observed
 		// again is not counted queued (lifecycle.go). Observe and the
-		// flusher may pass each other for one cycle; never below zero.
-		dirty := int(max(s.dirty.unstored.Load(), 0) + s.status.failing.Load())
+		// flusher may pass each other for one cycle.
+		dirty := int(s.dirty.unstored() + s.status.failing.Load())
 		st.DirtySessions += dirty
 		if dirty > 0 {
 			st.OldestDirtyAge = max(st.OldestDirtyAge, now.Sub(time.Unix(0, s.status.cleanAt.Load())))

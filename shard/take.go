@@ -32,27 +32,27 @@ func (s *shard) take(c cycle, now int64) {
 		// The stack first: held entries are still queued, so none of them
 		// can be on it, and each entry is met once.
 		list := s.dirty.take(c.seal)
+		var pushed, unstored int64
 		if !c.early {
 			for _, e := range s.held {
-				s.takeQueued(e, now)
+				unstored += s.takeQueued(e, now)
 			}
 			s.held = reuse(s.held, s.cfg.MaxBatch)
 		}
-		var n int64
 		for e := list; e != nil; {
 			next := e.next
 			e.next = nil
-			n++
+			pushed++
 			if c.early && e.writtenPeriod == uint32(s.period) {
 				// Written this period already: it stays queued (so Observe
 				// does not push it again) until the tick writes it.
 				s.held = append(s.held, e)
 			} else {
-				s.takeQueued(e, now)
+				unstored += s.takeQueued(e, now)
 			}
 			e = next
 		}
-		s.dirty.count.Add(-n)
+		s.dirty.taken(pushed, unstored)
 	}
 	if !s.breaker.open() {
 		// While the breaker is open every retry waits for it. Retries due
@@ -68,24 +68,26 @@ func (s *shard) take(c cycle, now int64) {
 	}
 }
 
-// takeQueued takes e off the dirty stack or the held list.
-func (s *shard) takeQueued(e *entry, now int64) {
+// takeQueued takes e off the dirty stack or the held list, and returns 1
+// if it was counted unstored (for dirtyStack.taken), else 0.
+func (s *shard) takeQueued(e *entry, now int64) (unstored int64) {
 	st := e.dequeue()
 	if st&flagUnstored != 0 {
-		s.dirty.unstored.Add(-1)
+		unstored = 1
 	}
 	switch lifeOf(st) {
 	case lifeDeleted:
-		return // Tracker.Delete dropped it
+		return unstored // Tracker.Delete dropped it
 	case lifeFresh:
 		e.track()
 		s.clock.add(e) // the flusher's first sight of it
 	}
 	e.active = now
 	if lifeOf(st) == lifeFailing {
-		return // its retry writes the newest checkpoint; its counts wait for it
+		return unstored // its retry writes the newest checkpoint; its counts wait for it
 	}
 	s.read(e)
+	return unstored
 }
 
 // read takes e's writer flag once: it collects e's counts and, if e knows
