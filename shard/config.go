@@ -52,8 +52,10 @@ type Config struct {
 	// Last-Event-ID never moves back. It costs 8·PersistWindow bytes per
 	// written checkpoint and nothing per event. At most Window. Default
 	// core.DefaultPersistWindow (32), or Window if smaller; a negative value
-	// (PersistWindowOff) turns it off, and then only the stored ID itself is
-	// a duplicate after a resume.
+	// (PersistWindowOff) turns it off: checkpoints are written without
+	// one, and a session resumed from such a checkpoint knows only the
+	// stored ID. A window stored earlier (by a tracker with it on) is still
+	// restored until a write without one replaces it.
 	PersistWindow int
 	// FlushInterval is how often a shard writes the newest checkpoint of each
 	// dirty session. It is the recovery point: a crash loses at most the
