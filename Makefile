@@ -33,18 +33,17 @@ eventsource:
 		(cd tools/eventsource && npm ci --no-audit --no-fund --loglevel=error)
 
 ## browser: what examples/sserelay's browser test drives: Debian's chromium,
-## installed with apt-get (as root) when /usr/bin/chromium is missing, and
-## puppeteer-core, pinned by tools/browser/package-lock.json and installed
-## with npm ci (it downloads no browser). Without root and chromium it says
-## so; the test then skips, except under CI=true, where it fails.
+## installed with apt-get (through sudo when not root) when
+## /usr/bin/chromium is missing, and puppeteer-core, pinned by
+## tools/browser/package-lock.json and installed with npm ci (it downloads
+## no browser). If chromium cannot be installed it says so; the test then
+## skips, except under CI=true, where it fails.
 browser:
 	@test -x /usr/bin/chromium || { \
-		if [ "$$(id -u)" = 0 ]; then \
-			echo "browser: installing chromium: apt-get update && apt-get install -y chromium"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else \
-			echo "browser: /usr/bin/chromium is missing and this is not root: run 'sudo apt-get install chromium' for the browser test"; \
-		fi; }
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "browser: installing chromium: $$sudo apt-get install -y chromium"; \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+			echo "browser: could not install chromium; the browser test needs /usr/bin/chromium"; }
 	@test -d tools/browser/node_modules/puppeteer-core || \
 		(cd tools/browser && npm ci --no-audit --no-fund --loglevel=error)
 
