@@ -203,11 +203,12 @@ func (s *shard) failWaiters(err error) {
 
 // reuse empties a buffer the flusher keeps between cycles. It drops the
 // references it holds, so sessions the tracker forgets can be collected, and
-// lets the buffer go when it is over four times what this cycle used (and
-// over four batches), so one burst in which every session was dirty does
-// not pin its memory for good.
+// lets the buffer go when it holds more than four batches, so a cycle in
+// which many sessions were dirty (a burst, a Flush after a restart) does
+// not pin its memory for good: a cycle that big allocates its buffers
+// again, once per cycle, never per event.
 func reuse[T any](buf []T, batch int) []T {
-	if cap(buf) > 4*max(len(buf), batch) {
+	if cap(buf) > 4*batch {
 		return nil
 	}
 	clear(buf)
