@@ -21,15 +21,16 @@ type compareGroup struct {
 	window   int
 	// warm is how many IDs each session observes before timing: a full
 	// window for 1k sessions; 4 for 1M, where filling every window would
-	// take minutes and gigabytes (reviewed keeps ~50 B per ID) per run.
+	// take minutes and gigabytes (taskperevent keeps ~50 B per ID) per run.
 	warm  int
 	modes []string
 }
 
 var compareGroups = []compareGroup{
 	{"1k", manySessions, 128, 128, []string{"serial", "parallel", "hot"}},
-	// The review's design keeps 1000 IDs per session: the nearest power of
-	// two compares the designs at the window the review chose.
+	// The task-per-event design keeps 1000 IDs per session by default
+	// (taskperevent.DefaultWindow): the nearest power of two compares the
+	// designs at that window.
 	{"1k", manySessions, 1024, 1024, []string{"serial", "parallel", "hot"}},
 	{"1k", manySessions, 4096, 4096, []string{"serial", "parallel", "hot"}},
 	// One hot session behaves the same in a map of 1k or 1M; only the
@@ -38,7 +39,7 @@ var compareGroups = []compareGroup{
 }
 
 // BenchmarkCompare puts lastevent beside the baselines (bench/baseline:
-// reviewed, mutexmap) and the floor, on the same memory backend and the same
+// taskperevent, mutexmap) and the floor, on the same memory backend and the same
 // events, named impl=…/case=…/mode=…/sessions=…/window=…:
 //
 //   - case=new: every ID is out of the session's window, so a deduplicating
@@ -53,7 +54,7 @@ var compareGroups = []compareGroup{
 // timing, in the first sub-benchmark of the group that runs) and closed
 // after it: dup cases run first, then new cases, each with IDs no earlier run
 // used. Flush intervals are an hour, so lastevent's flushers and mutexmap's
-// ticker stay off the timed path; reviewed's per-event goroutines are its
+// ticker stay off the timed path; taskperevent's per-event goroutines are its
 // design and run during the timed loop (those still running when it ends are
 // not timed). ops/s is b.N over the elapsed time.
 func BenchmarkCompare(b *testing.B) {
@@ -101,7 +102,7 @@ func newCompareTarget(b *testing.B, im impl, g compareGroup, sessions []string) 
 	if err != nil {
 		b.Fatalf("%s: start: %v", im.name, err)
 	}
-	// reviewed is seeded (see reviewed.Tracker.Seed): the same state
+	// taskperevent is seeded (see taskperevent.Tracker.Seed): the same state
 	// without O(window²) scans. The others observe the warm IDs.
 	tg := &compareTarget{im: im, obs: obs, sessions: sessions,
 		warmIDs: eventIDs(-g.warm, g.warm), pool: max(2*g.window, workerPool)}

@@ -14,18 +14,19 @@
 //   - BenchmarkObserveVsFloor: the same two cases, floor and Tracker
 //     interleaved, reporting lastevent/floor.
 //   - BenchmarkCompare: lastevent side by side with the baselines of
-//     bench/baseline (reviewed: the design the architecture review found;
-//     mutexmap: one mutex-guarded map written whole by a ticker) and the
-//     floor, on the same memory backend, named
-//     impl=…/case=new|dup/mode=serial|parallel|hot/sessions=1k|1M/window=128|4096.
+//     bench/baseline (taskperevent: one goroutine spawned per event,
+//     persistence errors dropped, two locks per event, a linear scan of the
+//     recent IDs, unbounded memory; mutexmap: one mutex-guarded map written
+//     whole by a ticker, no dedup) and the floor, on the same memory
+//     backend, named impl=…/case=new|dup/mode=serial|parallel|hot/sessions=1k|1M/window=128|4096.
 //     mode=parallel splits the sessions among GOMAXPROCS goroutines (one
 //     writer per session); mode=hot puts every goroutine on one session.
 //     Run with -cpu 1,2 for scaling; ops/s is reported.
-//   - BenchmarkScenario: the review's scenario (100 sessions, 10% replays,
-//     100ms flush) unpaced, per implementation, reporting writes/accepted
-//     beside its bound, goroutines/event and B/session.
+//   - BenchmarkScenario: the small-relay scenario (100 sessions, 10%
+//     replays, 100ms flush) unpaced, per implementation, reporting
+//     writes/accepted beside its bound, goroutines/event and B/session.
 //   - TestGoroutinesCreatedPerEvent, TestWritesPerAcceptedWithinBound,
-//     TestBytesPerSessionVsReviewed: the structural targets that do not
+//     TestBytesPerSessionVsTaskPerEvent: the structural targets that do not
 //     depend on the machine's speed, asserted against the baselines.
 //   - BenchmarkBytesPerSession and TestBytesPerSession: live heap per session
 //     (session key, map entry, slot, window and newest record included) after
@@ -36,7 +37,7 @@
 // floor; a session costs at most 320 B after 4 events and 2 KiB after 1000.
 // Time targets are ratios to the floor measured in the same run, never
 // absolute numbers, because the machines that run them differ. Against the
-// baselines (issue 7): >= 20x lower ns/op than reviewed, >= 2x the parallel
+// baselines: >= 20x lower ns/op than taskperevent, >= 2x the parallel
 // throughput of mutexmap on many sessions and on one hot session, and
 // parallel throughput at -cpu 2 >= 1.7x that at -cpu 1.
 //

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/lastevent/lastevent/bench/baseline/mutexmap"
-	"github.com/lastevent/lastevent/bench/baseline/reviewed"
+	"github.com/lastevent/lastevent/bench/baseline/taskperevent"
 	"github.com/lastevent/lastevent/core"
 	"github.com/lastevent/lastevent/shard"
 )
@@ -37,8 +37,8 @@ var (
 	implLastevent = impl{"lastevent", true, func(be core.Backend, w int, flush time.Duration, _ []string) (observer, error) {
 		return shard.New(be, shard.Config{Window: w, FlushInterval: flush, Logger: discardLogger})
 	}}
-	implReviewed = impl{"reviewed", true, func(be core.Backend, w int, _ time.Duration, _ []string) (observer, error) {
-		return reviewed.New(be, w), nil
+	implTaskPerEvent = impl{"taskperevent", true, func(be core.Backend, w int, _ time.Duration, _ []string) (observer, error) {
+		return taskperevent.New(be, w), nil
 	}}
 	implMutexmap = impl{"mutexmap", false, func(be core.Backend, _ int, flush time.Duration, _ []string) (observer, error) {
 		return mutexmap.New(be, flush), nil
@@ -49,7 +49,7 @@ var (
 
 	// compared are the implementations of the side-by-side benchmarks and
 	// tests; the floor joins where a least-possible cost is useful.
-	compared = []impl{implLastevent, implReviewed, implMutexmap}
+	compared = []impl{implLastevent, implTaskPerEvent, implMutexmap}
 )
 
 var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -70,13 +70,13 @@ func (o floorObserver) Close(context.Context) error {
 	return nil
 }
 
-// seeder is implemented by reviewed.Tracker: it fills a window without
+// seeder is implemented by taskperevent.Tracker: it fills a window without
 // O(window²) string scans or a goroutine per warm-up event.
 type seeder interface {
 	Seed(session string, ids []string) error
 }
 
-// drainer is implemented by reviewed.Tracker: it waits for the per-event
+// drainer is implemented by taskperevent.Tracker: it waits for the per-event
 // goroutines started so far, which keeps the live count under the race
 // detector's limit in long serial drives.
 type drainer interface{ Drain() }

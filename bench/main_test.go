@@ -7,6 +7,6 @@ import (
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every
-// Tracker and baseline a test starts must be closed, and reviewed's Close
+// Tracker and baseline a test starts must be closed, and taskperevent's Close
 // waits for its per-event goroutines.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -12,9 +12,8 @@ import (
 	"github.com/lastevent/lastevent/core"
 )
 
-// The review's production scenario ("100 concurrent SSE sessions, 10
-// events/sec each") as the side-by-side tests and BenchmarkScenario drive
-// it: scenarioSessions sessions, events round-robin, every dupEvery-th event
+// The small-relay scenario (100 concurrent SSE sessions, 10 events/s each,
+// 10% replays) as the side-by-side tests and BenchmarkScenario drive it: scenarioSessions sessions, events round-robin, every dupEvery-th event
 // of a session a replay of one of its recent IDs, IDs formatted as they
 // arrive (a server receives each as a new string).
 const (
@@ -42,7 +41,7 @@ func (c *countingBackend) Store(ctx context.Context, batch []core.Checkpoint, re
 	c.discardBackend.Store(ctx, batch, results)
 }
 
-// scenario generates the review's events and checks the answers.
+// scenario generates the scenario's events and checks the answers.
 type scenario struct {
 	sessions []string
 	issued   []uint64 // newest new ID per session
@@ -82,7 +81,7 @@ func (sc *scenario) step(tb testing.TB, obs observer, dedups bool) {
 		sc.accepted++
 	}
 	if d, isDrainer := obs.(drainer); isDrainer && sc.events%4096 == 0 {
-		d.Drain() // keeps reviewed under the race detector's goroutine limit
+		d.Drain() // keeps taskperevent under the race detector's goroutine limit
 	}
 }
 
@@ -157,7 +156,7 @@ func runScenario(tb testing.TB, im impl, o scenarioOpts) scenarioRun {
 	r := scenarioRun{sessions: o.sessions, events: sc.events, accepted: sc.accepted, elapsed: time.Since(start)}
 	r.goroutines = goroutinesCreated(tb) - created0
 	if d, ok := obs.(drainer); ok {
-		d.Drain() // reviewed's per-event goroutines hold heap until they end
+		d.Drain() // taskperevent's per-event goroutines hold heap until they end
 	}
 	r.bytesPerSession = float64(int64(liveHeap())-int64(before)) / float64(o.sessions)
 	runtime.KeepAlive(obs)
@@ -180,10 +179,10 @@ func goroutinesCreated(tb testing.TB) uint64 {
 	return s[0].Value.Uint64()
 }
 
-// BenchmarkScenario runs the review's scenario unpaced, as fast as one
+// BenchmarkScenario runs the small-relay scenario unpaced, as fast as one
 // goroutine sends, at the default window, with lastevent and mutexmap
 // flushing every 100ms. One op is one event. Besides time and allocations it
-// reports the review's three structural numbers: backend writes per accepted
+// reports our three structural numbers: backend writes per accepted
 // event (writes/accepted) beside the bound 1/(accepted events/s per session
 // x flush interval) at the rate achieved (bound-writes/accepted),
 // goroutines created per event (goroutines/event) and live heap per session

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestCompareRunsEveryImplementation runs a short -compare and checks what
-// each column must show: lastevent clean and coalescing, reviewed one
-// goroutine and one write per accepted event, mutexmap accepting replays.
+// each column must show: lastevent clean and coalescing, taskperevent one
+// goroutine and one write per accepted event, mutexmap accepting replays;
+// and that every row has a winner.
 func TestCompareRunsEveryImplementation(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Duration = 500 * time.Millisecond
@@ -20,7 +23,7 @@ func TestCompareRunsEveryImplementation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("runCompare: %v", err)
 	}
-	le, rv, mm := c.Reports[implLastevent], c.Reports[implReviewed], c.Reports[implMutexmap]
+	le, tp, mm := c.Reports[implLastevent], c.Reports[implTaskPerEvent], c.Reports[implMutexmap]
 	if !le.CorrectnessOK || !c.ok() {
 		t.Errorf("lastevent: correctness failed: %s", le.FirstFailure)
 	}
@@ -30,18 +33,18 @@ func TestCompareRunsEveryImplementation(t *testing.T) {
 	if le.StoreCalls >= le.EventsAccepted {
 		t.Errorf("lastevent: Store calls %d for %d accepted events: want fewer (coalescing)", le.StoreCalls, le.EventsAccepted)
 	}
-	if rv.GoroutinesCreated < rv.EventsAccepted {
-		t.Errorf("reviewed: goroutines created: got %d, want >= %d (one per accepted event)", rv.GoroutinesCreated, rv.EventsAccepted)
+	if tp.GoroutinesCreated < tp.EventsAccepted {
+		t.Errorf("taskperevent: goroutines created: got %d, want >= %d (one per accepted event)", tp.GoroutinesCreated, tp.EventsAccepted)
 	}
-	if rv.StoreCalls != rv.EventsAccepted {
-		t.Errorf("reviewed: Store calls: got %d, want %d (one per accepted event)", rv.StoreCalls, rv.EventsAccepted)
+	if tp.StoreCalls != tp.EventsAccepted {
+		t.Errorf("taskperevent: Store calls: got %d, want %d (one per accepted event)", tp.StoreCalls, tp.EventsAccepted)
 	}
-	if rv.SessionsLost != 0 {
+	if tp.SessionsLost != 0 {
 		// Its per-event goroutines race, so a lower Seq may be sent after
-		// a higher one (counted as a regression: that is the reviewed
-		// design's flaw, seen once under CI load), but the monotonic
-		// backend refuses it: the newest checkpoint still wins.
-		t.Errorf("reviewed: sessions lost %d (regressions sent %d): want 0 (%s)", rv.SessionsLost, rv.CheckpointRegressions, rv.FirstFailure)
+		// a higher one (counted as a regression: that is the design's
+		// flaw, seen once under CI load), but the monotonic backend
+		// refuses it: the newest checkpoint still wins.
+		t.Errorf("taskperevent: sessions lost %d (regressions sent %d): want 0 (%s)", tp.SessionsLost, tp.CheckpointRegressions, tp.FirstFailure)
 	}
 	if mm.DedupErrors == 0 || mm.CorrectnessOK {
 		t.Errorf("mutexmap: dedup errors %d, correctness ok %v: want > 0 and false (it accepts replays)", mm.DedupErrors, mm.CorrectnessOK)
@@ -54,6 +57,26 @@ func TestCompareRunsEveryImplementation(t *testing.T) {
 		if !strings.Contains(header, "| "+name+" ") {
 			t.Errorf("table header %q: no column %q", header, name)
 		}
+	}
+	if !regexp.MustCompile(`\| Target +\| Winner +\|\n`).MatchString(header) {
+		t.Errorf("table header %q: want a last column Winner", header)
+	}
+	for _, m := range c.metrics() {
+		w := c.Winners[m]
+		if w != winnerTie && w != winnerNone && !slices.Contains(compareImpls, w) {
+			t.Errorf("winner of %q: got %q, want an implementation, %q or %q", m, w, winnerTie, winnerNone)
+		}
+	}
+	// mutexmap fails dedup, the other two pass: a tie of the two.
+	if got := c.Winners[metricDedup]; got != winnerTie {
+		t.Errorf("winner of %q: got %q, want %q (lastevent and taskperevent both pass)", metricDedup, got, winnerTie)
+	}
+	// taskperevent spawns a goroutine per event; lastevent and mutexmap none.
+	if got := c.Winners[metricGoroutines]; got != winnerTie {
+		t.Errorf("winner of %q: got %q, want %q (lastevent and mutexmap create none)", metricGoroutines, got, winnerTie)
+	}
+	if !strings.Contains(table.String(), "Total time: ") || c.ElapsedS <= 0 || c.BoundS != 3*(cfg.Duration+cfg.CloseTimeout).Seconds() {
+		t.Errorf("total time: elapsed %vs, bound %vs; table:\n%s", c.ElapsedS, c.BoundS, table.String())
 	}
 	var js bytes.Buffer
 	if err := c.writeJSON(&js); err != nil {

@@ -99,22 +99,21 @@ type liveCounts struct {
 }
 
 // worker emits the events of a disjoint subset of sessions on an open-loop
-// schedule: by elapsed time t it has emitted (or dropped) floor(t*rate)
-// events, round-robin over its sessions, so each session gets its per-session
-// rate. Everything but live is owned by the worker's goroutine until run
-// returns.
+// schedule (schedule.go): by elapsed time t it has emitted (or dropped) the
+// events due by t, steadily round-robin over its sessions or in each
+// session's bursts. Everything but live is owned by the worker's goroutine
+// until run returns.
 type worker struct {
 	sessions   []session
 	obs        observer
-	rate       float64 // events/s over all of this worker's sessions
+	sched      schedule
 	tick       time.Duration
 	window     uint64
 	dupRatio   float64
 	sampleMask uint64 // Observe calls are timed when observed&sampleMask == 0
 	rng        *rand.Rand
 
-	cursor    int    // next session to emit for
-	scheduled uint64 // events due so far, emitted or dropped
+	scheduled uint64 // events due so far, emitted or dropped: the next to emit is sched's event number scheduled
 	buf       []byte // formats event IDs
 	counts    counts
 	hist      histogram
@@ -124,17 +123,18 @@ type worker struct {
 }
 
 func newWorker(sessions []session, obs observer, cfg config, sampleMask uint64, id int) *worker {
-	rate := cfg.Rate * float64(len(sessions))
-	tick := time.Duration(float64(time.Second) / rate)
+	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(id)))
+	sched := newSchedule(len(sessions), cfg, rng)
+	tick := time.Duration(float64(time.Second) / sched.rate)
 	return &worker{
 		sessions:   sessions,
 		obs:        obs,
-		rate:       rate,
+		sched:      sched,
 		tick:       min(max(tick, minTick), maxTick),
 		window:     uint64(cfg.Window),
 		dupRatio:   cfg.DupRatio,
 		sampleMask: sampleMask,
-		rng:        rand.New(rand.NewPCG(cfg.Seed, uint64(id))),
+		rng:        rng,
 		buf:        make([]byte, 0, 20), // the longest uint64
 		evicting:   cfg.Tracker.evicting(),
 	}
@@ -166,22 +166,20 @@ func (w *worker) run(ctx context.Context, g *gate, duration time.Duration) {
 // catchUp emits the events due by now, in chunks of emitChunk between which
 // it reads the clock again. Events due more than maxLag ago are skipped and
 // counted as dropped, so the worker never holds more than maxLag of backlog
-// and stops at most about maxLag after duration. It reports whether the run
+// and stops at most about maxLag after duration (unless an Observe blocks;
+// drive's deadline bounds that). It reports whether the run
 // is over: duration reached and every event due by then sent or dropped, or
 // ctx ended.
 func (w *worker) catchUp(ctx context.Context, start time.Time, duration time.Duration) bool {
 	for {
 		now := time.Since(start)
-		due := w.dueBy(min(now, duration))
-		if stale := min(w.dueBy(now-maxLag), due); stale > w.scheduled {
-			skip := stale - w.scheduled
-			w.counts.dropped += skip
+		due := w.sched.dueBy(min(now, duration))
+		if stale := min(w.sched.dueBy(now-maxLag), due); stale > w.scheduled {
+			w.counts.dropped += stale - w.scheduled
 			w.scheduled = stale
-			w.cursor = int((uint64(w.cursor) + skip) % uint64(len(w.sessions)))
 		}
 		for n := min(due-w.scheduled, emitChunk); n > 0; n-- {
 			w.emit()
-			w.scheduled++
 		}
 		w.publish()
 		switch {
@@ -193,22 +191,12 @@ func (w *worker) catchUp(ctx context.Context, start time.Time, duration time.Dur
 	}
 }
 
-// dueBy returns how many events are due by elapsed: floor(elapsed x rate).
-func (w *worker) dueBy(elapsed time.Duration) uint64 {
-	if elapsed <= 0 {
-		return 0
-	}
-	return uint64(elapsed.Seconds() * w.rate)
-}
-
-// emit sends the next session's next event and checks the tracker's answer.
-// It allocates only the event ID string, which the tracker retains when it
+// emit sends the next scheduled event and checks the tracker's answer. It
+// allocates only the event ID string, which the tracker retains when it
 // accepts the event.
 func (w *worker) emit() {
-	s := &w.sessions[w.cursor]
-	if w.cursor++; w.cursor == len(w.sessions) {
-		w.cursor = 0
-	}
+	s := &w.sessions[w.sched.session(w.scheduled)]
+	w.scheduled++
 	id, dup := w.nextID(s)
 	w.buf = strconv.AppendUint(w.buf[:0], id, 10)
 	eventID := string(w.buf)

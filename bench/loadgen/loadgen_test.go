@@ -23,7 +23,7 @@ import (
 // the progress printer and the tracker's flushers must all have stopped.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// smallConfig is the review's scenario shrunk to run in about a second:
+// smallConfig is the default scenario shrunk to run in about a second:
 // 20 sessions x 50 events/s, so each session has ~5 events per flush
 // interval to coalesce.
 func smallConfig() config {
@@ -86,7 +86,7 @@ func TestRunSmallScenario(t *testing.T) {
 
 	var table bytes.Buffer
 	r.writeTable(&table)
-	for _, want := range []string{"Current Performance Profile", "Task spawn rate", "Memory per session",
+	for _, want := range []string{"Measured against our targets", "Goroutine spawn rate", "Memory per session",
 		"Backend writes / accepted", "Persistence success", "Observe latency p99", "correctness: PASS"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
@@ -389,7 +389,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	if cfg.Sessions != 100 || cfg.Rate != 10 || cfg.Duration != 10*time.Second || cfg.DupRatio != 0.1 ||
 		cfg.Window != 128 || cfg.Shards != 0 || cfg.FlushInterval != 100*time.Millisecond || cfg.JSON {
-		t.Errorf("defaults: got %+v, want the review's scenario (100 x 10/s for 10s, 10%% dups, window 128, 100ms)", cfg)
+		t.Errorf("defaults: got %+v, want the default scenario (100 x 10/s for 10s, 10%% dups, window 128, 100ms)", cfg)
 	}
 	cfg, err = parseFlags([]string{"-json", "-duration", "3s", "-sessions", "100000", "-rate", "100"}, io.Discard)
 	if err != nil {

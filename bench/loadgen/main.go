@@ -1,14 +1,31 @@
-// Command loadgen replays the architecture review's production scenario
-// against a lastevent Tracker and prints the review's "Current Performance
-// Profile" table with measured values, the review's targets and PASS/FAIL.
+// Command loadgen drives a lastevent Tracker the way a Server-Sent-Events
+// relay does, checks that every answer and every stored checkpoint is
+// right, and prints a table of what it measured against our targets, with
+// PASS/FAIL.
 //
-//	go run ./bench/loadgen                      # 100 sessions x 10 events/s for 10s
+//	go run ./bench/loadgen                      # default: 100 sessions x 10 events/s for 10s
+//	go run ./bench/loadgen -scenario realistic  # 10,000 bursty sessions, 5-20ms backend calls, 20s
 //	go run ./bench/loadgen -json -duration 3s   # one JSON object on stdout
 //	go run ./bench/loadgen -sessions 100000 -rate 100 -duration 5s
-//	go run ./bench/loadgen -compare             # lastevent beside the two baselines
+//	go run ./bench/loadgen -compare             # lastevent beside the two baselines, a winner per row
+//	go run ./bench/loadgen -compare -scenario realistic
 //	go run ./bench/loadgen -fault-rate 0.2 -outage 2s -latency 5ms
 //	tools/dynalite/run.sh go run ./bench/loadgen -backend dynamodb -dynamodb-mode batch
 //	tools/redis/run.sh go run ./bench/loadgen -backend redis   # -redis-addr, default $LASTEVENT_REDIS_ADDR
+//
+// -scenario picks the starting values of the other flags (preset.go); a
+// flag given explicitly overrides its scenario's value, and the header line
+// of the output names the scenario and the flags that changed it.
+//
+//   - default: a small relay. 100 sessions each receive 10 events/s,
+//     steadily, for 10 s, 10% of them replays; the store answers at once.
+//     It measures the per-event cost and the correctness checks.
+//   - realistic: a relay at scale in front of a cloud key-value store.
+//     10,000 sessions each send bursts of 5 events 20 ms apart, a burst
+//     every 5 s (1 event/s on average, -burst, -burst-spacing); every
+//     backend call waits a delay drawn from a log-normal distribution with
+//     90% of calls between 5 and 20 ms (-store-latency, latency.go); 20 s,
+//     -close-timeout 10 s. It shows what waiting on I/O does to each design.
 //
 // -backend dynamodb writes to a DynamoDB table (-table, created if missing;
 // -endpoint, default $LASTEVENT_DYNAMODB_ENDPOINT, e.g. dynalite) in
@@ -30,24 +47,35 @@
 // counts what was injected (fault.go).
 //
 // -compare runs the same scenario on lastevent, then on the baselines of
-// bench/baseline (reviewed: the reviewed design; mutexmap: one mutex-guarded
-// map written whole every -flush-interval), and prints the table with one
-// column per implementation. Its exit status follows lastevent's checks.
+// bench/baseline (taskperevent: one goroutine spawned per event, errors
+// dropped, two locks per event, a linear scan of recent IDs; mutexmap: one
+// mutex-guarded map written whole every -flush-interval while holding the
+// mutex, no dedup), and prints the table with one column per
+// implementation and a last column naming the winner of each row, "tie"
+// when the best values are within noise, or "—" (winner.go has the rules).
+// Its exit status follows lastevent's checks. It prints its total time.
 //
-// The scenario: -sessions sessions each receive -rate events per second for
-// -duration, of which a -dup-ratio share replay one of the session's last
-// -window event IDs (and must be reported duplicates). Event IDs are the
-// decimal numbers 1, 2, 3, ... per session. Events go through shard.Tracker
-// (-window, -shards, -flush-interval) to the in-process memory backend,
-// wrapped in a checker that counts checkpoint regressions.
+// The load: -sessions sessions each receive -rate events per second on
+// average for -duration, of which a -dup-ratio share replay one of the
+// session's last -window event IDs (and must be reported duplicates). Event
+// IDs are the decimal numbers 1, 2, 3, ... per session. Events go through
+// shard.Tracker (-window, -shards, -flush-interval) to the store, wrapped in
+// a checker that counts checkpoint regressions.
 //
 // The load is open-loop: a fixed pool of -workers goroutines (GOMAXPROCS by
 // default), each owning a disjoint subset of the sessions, emits on a ticker
-// the events due by the elapsed time. No goroutine is started per event or
-// per session. A worker more than 50ms behind its schedule skips the overdue
-// events and counts them as dropped, so a machine that cannot keep up is
-// reported as NOT KEEPING UP (achieved vs requested rate) instead of
-// building an unbounded backlog.
+// the events due by the elapsed time (schedule.go: steady round-robin, or
+// each session's bursts). No goroutine is started per event or per session.
+// A worker more than 50ms behind its schedule skips the overdue events and
+// counts them as dropped, so a machine that cannot keep up is reported as
+// NOT KEEPING UP (achieved vs requested rate) instead of building an
+// unbounded backlog.
+//
+// Every run is bounded: -close-timeout after the measured window, the last
+// Observes and Close must be done. If they are not (a design blocked on its
+// store), every backend call is cut short, what was blocked returns, and the
+// report says the run was cut off and what Close could not store
+// (cutoff.go, scenario.go).
 //
 // While it runs, a progress line per second goes to stderr. At the end the
 // Tracker is closed and every session's stored checkpoint is compared with

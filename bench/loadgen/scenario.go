@@ -20,11 +20,17 @@ import (
 // which still yields hundreds of thousands of samples per second.
 const maxTimedPerSecond = 250_000
 
-// run executes one scenario: it starts a Tracker on a checked memory
-// backend, drives it with cfg's load for cfg.Duration (or until ctx ends),
-// closes it, verifies what was persisted and returns the measurements.
-// Progress lines and tracker warnings go to logw. An error means the
-// scenario could not start; correctness failures are in the report.
+// run executes one scenario: it starts a Tracker (or, with cfg.Impl, a
+// baseline) on a checked store, drives it with cfg's load for cfg.Duration
+// (or until ctx ends), closes it, verifies what was persisted and returns
+// the measurements. Progress lines and tracker warnings go to logw. An error
+// means the scenario could not start, or could not be ended (drive);
+// correctness failures are in the report.
+//
+// The store sits under these layers, top down: the checking backend
+// (regressions, checkbackend.go), the cutoff that ends a run at its deadline
+// (cutoff.go), backends/fault with -fault-rate, -outage or -latency
+// (fault.go), and the -store-latency delays (latency.go).
 func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -38,15 +44,18 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 		sessions[i].name = sessionName(i)
 		names[i] = sessions[i].name
 	}
-	be, err := openStore(ctx, cfg, names) // backend.go: memory or DynamoDB
+	be, err := openStore(ctx, cfg, names) // backend.go: memory, DynamoDB or Redis
 	if err != nil {
 		return nil, err
 	}
 	defer be.close()
-	faulty, fb := cfg.Faults.wrap(be, cfg) // fault.go: be itself unless -fault-rate, -outage or -latency
-	chk := newCheckingBackend(faulty, cfg.Sessions)
+	slow, lb := wrapLatency(be, cfg)         // latency.go: be itself unless -store-latency
+	faulty, fb := cfg.Faults.wrap(slow, cfg) // fault.go: slow itself unless -fault-rate, -outage or -latency
+	cut := newCutoff(faulty)
+	defer cut.release()
+	chk := newCheckingBackend(cut, cfg.Sessions)
 
-	r, err := drive(ctx, cfg, sessions, chk, logw)
+	r, err := drive(ctx, cfg, sessions, chk, cut, logw)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +63,8 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	r.BackendWrites, r.BackendStale = be.writesAndStale(chk)
 	r.backendReport = be.report()
 	r.faultReport = cfg.Faults.report(fb)
+	r.latencyReport = lb.report()
+	r.CutOffCalls = cut.refused.Load()
 	r.StoreCalls = chk.storeCalls.Load()
 	r.CheckpointRegressions = chk.regressions.Load()
 	r.UnknownSessionWrites = chk.unknown.Load()
@@ -81,9 +92,24 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	return r, nil
 }
 
-// drive owns the tracker's lifetime: it starts the tracker and the workers,
-// measures the run, and closes the tracker.
-func drive(ctx context.Context, cfg config, sessions []session, backend *checkingBackend, logw io.Writer) (*report, error) {
+// cutGrace bounds how long drive waits, after the cut, for the workers and
+// the end of the run: every backend call then fails at once, so whatever
+// was blocked on the store returns within a few milliseconds. Past it, the
+// system is not blocked on the store but broken, and drive gives up.
+const cutGrace = 10 * time.Second
+
+// drive owns the system's lifetime: it starts the tracker (or baseline) and
+// the workers, measures the run, and closes the system.
+//
+// The run is bounded even when the system is not. Its deadline is
+// cfg.CloseTimeout after the end of the measured window: by then the
+// workers must have returned (they stop about maxLag after cfg.Duration,
+// unless an Observe blocks) and Close must have returned (its context ends
+// at the deadline). At the deadline cut cuts every backend call short, which
+// releases a system that blocks on its store (mutexmap holds its lock while
+// it writes); the report says so. Only a system still blocked cutGrace after
+// that makes drive return an error.
+func drive(ctx context.Context, cfg config, sessions []session, backend *checkingBackend, cut *cutoff, logw io.Writer) (*report, error) {
 	heapPre := liveHeap()
 	var writeFailures atomic.Uint64
 	t, err := startSystem(cfg, backend, shard.Config{
@@ -120,7 +146,8 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 		workers[i] = newWorker(sessions[lo:hi:hi], t, cfg, sampleEvery-1, i)
 	}
 
-	// Every goroutine of our own starts before the measurement window.
+	// Every goroutine of our own starts before the measurement window,
+	// including the one that reports when the workers are done.
 	g := newGate()
 	var wg sync.WaitGroup
 	wg.Add(len(workers))
@@ -130,19 +157,80 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 			w.run(ctx, g, cfg.Duration)
 		}()
 	}
+	workersDone := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(workersDone)
+	}()
 	prog := startProgress(logw, workers, t, backend, cfg.targetRate(), g)
 
 	heapBefore := liveHeap() // no session exists yet
 	createdBefore, haveCreated := goroutinesCreated()
 	start := g.release()
-	wg.Wait()
+	deadline := start.Add(cfg.Duration + cfg.CloseTimeout)
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var stalled bool // the workers were still in Observe at the deadline
+	var createdAfter uint64
+	select {
+	case <-workersDone:
+		createdAfter, _ = goroutinesCreated()
+	case <-timer.C:
+		stalled = true
+		// Read before the cut, which starts goroutines of our own (the
+		// context.AfterFunc of each call in flight).
+		createdAfter, _ = goroutinesCreated()
+		cut.cutNow()
+		if !waitFor(workersDone, cutGrace) {
+			return nil, fmt.Errorf("%s: workers still blocked in Observe %v after every backend call was cut short at the deadline", implName(cfg), cutGrace)
+		}
+	}
 	elapsed := time.Since(start)
-	createdAfter, _ := goroutinesCreated()
-	prog.close()
+	heapRun := liveHeap() // the tracker still holds every session
+
+	// The rest may block on a system stuck on its store (the progress line
+	// and Sessions take mutexmap's lock), so it runs aside, bounded by the
+	// same deadline.
+	type ending struct {
+		sessions int
+		closeErr error
+		closeS   float64
+	}
+	ended := make(chan ending, 1)
+	closeCtx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	go func() {
+		prog.close()
+		var e ending
+		e.sessions = t.Sessions()
+		closeStart := time.Now()
+		e.closeErr = t.Close(closeCtx)
+		e.closeS = time.Since(closeStart).Seconds()
+		ended <- e
+	}()
+	var e ending
+	deadlineC, graceC := timer.C, (<-chan time.Time)(nil)
+	if stalled { // the deadline has passed and the cut is made
+		deadlineC, graceC = nil, time.After(cutGrace)
+	}
+	for waiting := true; waiting; {
+		select {
+		case e = <-ended:
+			waiting = false
+		case <-deadlineC:
+			cut.cutNow()
+			deadlineC, graceC = nil, time.After(cutGrace)
+		case <-graceC:
+			return nil, fmt.Errorf("%s: Close still blocked %v after every backend call was cut short at the deadline", implName(cfg), cutGrace)
+		}
+	}
 
 	r := &report{
+		Scenario:           cfg.Scenario,
+		Overrides:          cfg.Overrides,
 		Sessions:           len(sessions),
 		RatePerSession:     cfg.Rate,
+		Burst:              cfg.Burst,
 		TargetRate:         cfg.targetRate(),
 		DurationS:          cfg.Duration.Seconds(),
 		ElapsedS:           elapsed.Seconds(),
@@ -153,11 +241,15 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 		Workers:            len(workers),
 		GOMAXPROCS:         runtime.GOMAXPROCS(0),
 		ObserveSampleEvery: sampleEvery,
+		CloseTimeoutS:      cfg.CloseTimeout.Seconds(),
+	}
+	if cfg.Burst > 1 {
+		r.BurstSpacingMS = float64(cfg.BurstSpacing) / float64(time.Millisecond)
+		r.BurstPeriodS = cfg.burstPeriod().Seconds()
 	}
 	r.heapPre = heapPre
-	heapRun := liveHeap() // the tracker still holds every session
 	r.BytesPerSession = float64(int64(heapRun)-int64(heapBefore)) / float64(len(sessions))
-	r.SessionsInTracker = t.Sessions()
+	r.SessionsInTracker = e.sessions
 	if haveCreated {
 		r.GoroutinesCreated = createdAfter - createdBefore
 		r.GoroutinesCreatedPerSec = float64(r.GoroutinesCreated) / elapsed.Seconds()
@@ -177,18 +269,40 @@ func drive(ctx context.Context, cfg config, sessions []session, backend *checkin
 	r.setCounts(c, elapsed)
 	r.setLatency(&h)
 
-	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.CloseTimeout)
-	defer cancel()
-	closeStart := time.Now()
-	if err := t.Close(closeCtx); err != nil {
-		r.CloseError = err.Error()
+	r.CloseS = e.closeS
+	r.WorkersStalled = stalled
+	r.CutAtDeadline = cut.cut.Load()
+	switch {
+	case r.CutAtDeadline && e.closeErr != nil:
+		r.CloseError = fmt.Sprintf("not done within -close-timeout %v: backend calls cut short at the deadline: %v", cfg.CloseTimeout, e.closeErr)
+	case e.closeErr != nil:
+		r.CloseError = e.closeErr.Error()
 	}
-	r.CloseS = time.Since(closeStart).Seconds()
 	watch.stop(&r.trackerReport)
 	r.RejectedTooManySessions = c.tooMany
 	r.ReplaysReacceptedEvicting = c.reaccepted
 	r.WriteFailures = writeFailures.Load()
 	return r, nil
+}
+
+// waitFor reports whether done is closed within d.
+func waitFor(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// implName names the implementation cfg drives.
+func implName(cfg config) string {
+	if cfg.Impl == "" {
+		return implLastevent
+	}
+	return cfg.Impl
 }
 
 // verifyPersisted compares each session's stored checkpoint with the last

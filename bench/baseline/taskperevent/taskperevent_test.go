@@ -1,4 +1,4 @@
-package reviewed_test
+package taskperevent_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/lastevent/lastevent/backends/memory"
-	"github.com/lastevent/lastevent/bench/baseline/reviewed"
+	"github.com/lastevent/lastevent/bench/baseline/taskperevent"
 	"github.com/lastevent/lastevent/core"
 )
 
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestDeduplicatesWithinWindowAndStoresNewest(t *testing.T) {
 	mem := memory.New()
-	tr := reviewed.New(mem, 2)
+	tr := taskperevent.New(mem, 2)
 	steps := []struct {
 		id   string
 		want bool
@@ -49,7 +49,7 @@ func TestDeduplicatesWithinWindowAndStoresNewest(t *testing.T) {
 }
 
 func TestOneGoroutinePerAcceptedEvent(t *testing.T) {
-	tr := reviewed.New(memory.New(), reviewed.DefaultWindow)
+	tr := taskperevent.New(memory.New(), taskperevent.DefaultWindow)
 	defer tr.Close(context.Background())
 	before := created(t)
 	const n = 500
@@ -67,7 +67,7 @@ func TestOneGoroutinePerAcceptedEvent(t *testing.T) {
 	}
 }
 
-// failing reports every item failed; the reviewed design never learns it.
+// failing reports every item failed; the design never learns it.
 type failing struct{ calls atomic.Int64 }
 
 func (f *failing) Store(_ context.Context, b []core.Checkpoint, r []core.Result) {
@@ -83,7 +83,7 @@ func (f *failing) Delete(context.Context, string) error { return nil }
 
 func TestDropsWriteErrors(t *testing.T) {
 	f := &failing{}
-	tr := reviewed.New(f, 8)
+	tr := taskperevent.New(f, 8)
 	if ok, err := tr.Observe("s", "1"); !ok || err != nil {
 		t.Fatalf("Observe: got %v %v, want accepted and no error although the backend fails", ok, err)
 	}
@@ -96,7 +96,7 @@ func TestDropsWriteErrors(t *testing.T) {
 }
 
 func TestSeedEqualsObserving(t *testing.T) {
-	tr := reviewed.New(memory.New(), 2)
+	tr := taskperevent.New(memory.New(), 2)
 	defer tr.Close(context.Background())
 	if err := tr.Seed("s", []string{"1", "2", "3"}); err != nil {
 		t.Fatal(err)
@@ -115,11 +115,11 @@ func TestSeedEqualsObserving(t *testing.T) {
 }
 
 func TestObserveAfterClose(t *testing.T) {
-	tr := reviewed.New(memory.New(), 8)
+	tr := taskperevent.New(memory.New(), 8)
 	if err := tr.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.Observe("s", "1"); !errors.Is(err, reviewed.ErrClosed) {
+	if _, err := tr.Observe("s", "1"); !errors.Is(err, taskperevent.ErrClosed) {
 		t.Fatalf("Observe after Close: got %v, want ErrClosed", err)
 	}
 }

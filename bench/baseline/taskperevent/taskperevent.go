@@ -1,4 +1,4 @@
-package reviewed
+package taskperevent
 
 import (
 	"context"
@@ -9,15 +9,15 @@ import (
 	"github.com/lastevent/lastevent/core"
 )
 
-// DefaultWindow is the number of IDs the review's tracker keeps per session
-// ("Per Session: ~20KB (1000 events × 20 chars average)").
+// DefaultWindow is the number of IDs the design keeps per session: 1000,
+// about 20 KB per session with 20-character IDs.
 const DefaultWindow = 1000
 
 // ErrClosed is returned by Observe after Close began.
-var ErrClosed = errors.New("reviewed: tracker closed")
+var ErrClosed = errors.New("taskperevent: tracker closed")
 
-// Tracker is the reviewed design: see the package documentation for what it
-// does wrong. It is safe for concurrent use, must be created with New, must
+// Tracker is the task-per-event design: see the package documentation for
+// what it does wrong. It is safe for concurrent use, must be created with New, must
 // not be copied, and must be released with Close, which waits for the
 // goroutines Observe started. The backend is the caller's.
 type Tracker struct {
@@ -30,8 +30,8 @@ type Tracker struct {
 	sessions map[string]*session
 }
 
-// session is the review's EventTracker: a deduplication list and the newest
-// ID, each behind its own lock.
+// session is one session's state: a deduplication list and the newest ID,
+// each behind its own lock.
 type session struct {
 	seenMu sync.RWMutex
 	seen   []string // oldest first, at most window long
@@ -88,13 +88,13 @@ func (t *Tracker) Observe(sessionID, eventID string) (accepted bool, err error) 
 	s.lastID = eventID
 	cp := core.Checkpoint{Session: sessionID, EventID: eventID, Seq: s.seq}
 	t.writes.Add(1)
-	go t.store(cp) // the review's tokio::spawn per event
+	go t.store(cp) // one goroutine per accepted event
 	s.lastMu.Unlock()
 	return true, nil
 }
 
 // store is the per-event goroutine: one Store of one checkpoint, result
-// dropped (the review's `let _ = store.store_last_event_id(...)`).
+// dropped.
 func (t *Tracker) store(cp core.Checkpoint) {
 	defer t.writes.Done()
 	var res [1]core.Result
@@ -145,7 +145,7 @@ func (t *Tracker) Sessions() int {
 // Seed gives session the state that observing ids in order, all distinct
 // and new, would leave (the last window of them kept, Seq len(ids)), without
 // starting goroutines or writing. It is benchmark setup, not part of the
-// reviewed design: filling 1k windows of 4096 through Observe scans
+// design: filling 1k windows of 4096 through Observe scans
 // O(window²) strings and takes minutes. It returns ErrClosed after Close.
 func (t *Tracker) Seed(sessionID string, ids []string) error {
 	s, err := t.session(sessionID)
@@ -165,14 +165,14 @@ func (t *Tracker) Seed(sessionID string, ids []string) error {
 
 // Drain waits until every per-event goroutine started so far has
 // returned. It is for tests that must bound how many goroutines are alive
-// (the race detector allows 8128), not part of the reviewed design. It must
+// (the race detector allows 8128), not part of the design. It must
 // not run concurrently with Observe or Close.
 func (t *Tracker) Drain() { t.writes.Wait() }
 
 // Close stops accepting events and waits until every per-event goroutine
 // has returned, or until ctx ends (then it returns ctx's error; the
 // goroutines still finish on their own, since their Store calls are not
-// cancellable, as in the review). Later calls wait again and return nil
+// cancellable in this design). Later calls wait again and return nil
 // once the goroutines are done.
 func (t *Tracker) Close(ctx context.Context) error {
 	t.closed.Store(true)
