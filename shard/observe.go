@@ -78,8 +78,14 @@ func (t *Tracker) observe(session, eventID string, borrowed bool) (accepted bool
 	// section under the session's writer flag. Close waits out every such
 	// section before its final drain, so an Observe either is queued in time
 	// to be written or sees closed and changes nothing.
-	if e, err = t.lockLive(s, e, nil); err != nil {
-		return false, err
+	e.Lock()
+	st := e.state.Load()
+	if goneState(st) { // rare: its flusher evicted or deleted it meanwhile
+		e.Unlock()
+		if e, err = t.lockLive(s, e, nil); err != nil {
+			return false, err
+		}
+		st = e.state.Load()
 	}
 	if t.closed.Load() {
 		e.Unlock()
@@ -88,12 +94,11 @@ func (t *Tracker) observe(session, eventID string, borrowed bool) (accepted bool
 	}
 	if e.HasLocked(h) {
 		// Count it in the slot and have the flusher collect the count by
-		// the next cycle; set the CLOCK reference bit. One load of the
-		// state word in the common case.
+		// the next cycle; set the CLOCK reference bit. The state word is
+		// the one loaded with the writer flag: one load per event.
 		if n := e.countDuplicateLocked(); n > 0 {
 			s.counts.dedup.Add(n)
 		}
-		st := e.state.Load()
 		e.reference(st)
 		if st&flagQueued == 0 {
 			s.mustQueueLocked(e, false)
