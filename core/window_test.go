@@ -40,6 +40,12 @@ func TestWindowEncoding(t *testing.T) {
 	if got, want := w.String(), "[0000000000000001 fedcba9876543210 8000000000000000]"; got != want {
 		t.Fatalf("String: got %s, want %s", got, want)
 	}
+	if got, want := Window("").String(), "[]"; got != want {
+		t.Fatalf("String of the empty window: got %s, want %s", got, want)
+	}
+	if got, want := Window("abc").String(), "[malformed window of 3 bytes]"; got != want {
+		t.Fatalf("String of a torn window: got %s, want %s", got, want)
+	}
 	if got := w.Len(); got != len(hs) {
 		t.Fatalf("Len: got %d, want %d", got, len(hs))
 	}
