@@ -8,11 +8,15 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// scalingChunk is how many events each goroutine sends per round of
-// BenchmarkObserveScaling: a few hundred microseconds, so the start and end
-// of a round (a barrier) cost well under 1%, and a serial round and a
-// parallel round see about the same machine.
-const scalingChunk = 4096
+// Per goroutine and round of BenchmarkObserveScaling: Observe calls, and
+// hashes of the control. Each round lasts a few milliseconds: waking a
+// parked goroutine on another core takes tens of microseconds on a VM, and
+// must stay well under 1% of a round, while rounds stay short enough that a
+// serial round and a parallel round see about the same machine.
+const (
+	scalingChunk = 1 << 16
+	controlChunk = 1 << 20
+)
 
 // BenchmarkObserveScaling measures how Observe scales from one goroutine to
 // two on disjoint sessions, in one run: rounds alternate between one
@@ -55,7 +59,7 @@ func BenchmarkObserveScaling(b *testing.B) {
 				}
 				sum[half] = h
 			}
-			sc, ctl := scaling(b, observe), scaling(b, hash)
+			sc, ctl := scaling(b, scalingChunk, observe), scaling(b, controlChunk, hash)
 			sink += sum[0] + sum[1]
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(sc, "scaling")
@@ -67,7 +71,7 @@ func BenchmarkObserveScaling(b *testing.B) {
 // scaling runs b.N alternating rounds of work (see BenchmarkObserveScaling)
 // and returns serial time over parallel time. work(half, n) does n events
 // on one half of the sessions; the two halves never share a session.
-func scaling(b *testing.B, work func(half, n int)) float64 {
+func scaling(b *testing.B, chunk int, work func(half, n int)) float64 {
 	var serial, parallel time.Duration
 	start := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	var done sync.WaitGroup
@@ -75,15 +79,15 @@ func scaling(b *testing.B, work func(half, n int)) float64 {
 	for half := range 2 {
 		workers.Go(func() {
 			for range start[half] {
-				work(half, scalingChunk)
+				work(half, chunk)
 				done.Done()
 			}
 		})
 	}
 	for range b.N {
 		t0 := time.Now()
-		work(0, scalingChunk)
-		work(1, scalingChunk)
+		work(0, chunk)
+		work(1, chunk)
 		serial += time.Since(t0)
 
 		done.Add(2)
