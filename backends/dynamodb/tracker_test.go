@@ -14,10 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/cespare/xxhash/v2"
 
 	lastdynamo "github.com/lastevent/lastevent/backends/dynamodb"
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/testmodel"
 	"github.com/lastevent/lastevent/shard"
 )
 
@@ -180,13 +180,7 @@ func TestResumeAfterRestart(t *testing.T) {
 
 // windowOf is the window a tracker persists after accepting ids, oldest
 // first.
-func windowOf(ids ...string) core.Window {
-	hs := make([]uint64, len(ids))
-	for i, id := range ids {
-		hs[i] = xxhash.Sum64String(id)
-	}
-	return core.EncodeWindow(hs)
-}
+func windowOf(ids ...string) core.Window { return testmodel.WindowOf(ids) }
 
 // The window a tracker persists reaches another tracker through the table:
 // after a restart, a replay of any of the last shard.Config.PersistWindow

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/lastevent/lastevent/backends/backendtest"
 	"github.com/lastevent/lastevent/backends/memory"
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/testmodel"
 )
 
 // store writes batch and returns its results.
@@ -131,11 +130,7 @@ func TestRange(t *testing.T) {
 // withWindow returns c with a window of the hashes of ids, oldest first;
 // the last ID should be c.EventID.
 func withWindow(c core.Checkpoint, ids ...string) core.Checkpoint {
-	hs := make([]uint64, len(ids))
-	for i, id := range ids {
-		hs[i] = xxhash.Sum64String(id)
-	}
-	c.Window = core.EncodeWindow(hs)
+	c.Window = testmodel.WindowOf(ids)
 	return c
 }
 

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	lastredis "github.com/lastevent/lastevent/backends/redis"
 	"github.com/lastevent/lastevent/backends/redis/redistest"
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/testmodel"
 )
 
 // Every client a test opens is closed by its cleanup, and every private
@@ -80,11 +80,7 @@ func cp(session, id string, seq uint64) core.Checkpoint {
 // withWindow returns c carrying the hashes of ids, oldest first; the last
 // must be c's event ID.
 func withWindow(c core.Checkpoint, ids ...string) core.Checkpoint {
-	hs := make([]uint64, len(ids))
-	for i, id := range ids {
-		hs[i] = xxhashString(id)
-	}
-	c.Window = core.EncodeWindow(hs)
+	c.Window = testmodel.WindowOf(ids)
 	return c
 }
 
@@ -117,8 +113,6 @@ func sessions(prefix string, n int) []string {
 	}
 	return s
 }
-
-func xxhashString(s string) uint64 { return xxhash.Sum64String(s) }
 
 // putRaw replaces key with the hash of c exactly as given, window
 // included, around the Backend, as a foreign writer would.

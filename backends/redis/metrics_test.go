@@ -1,38 +1,23 @@
 package redis_test
 
 import (
-	"bufio"
-	"bytes"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/VictoriaMetrics/metrics"
 
 	lastredis "github.com/lastevent/lastevent/backends/redis"
 	"github.com/lastevent/lastevent/backends/redis/redistest"
+	"github.com/lastevent/lastevent/internal/promtext"
 )
 
 // readSet returns every sample of set by its full name with labels.
 func readSet(t *testing.T, set *metrics.Set) map[string]float64 {
 	t.Helper()
-	var buf bytes.Buffer
-	set.WritePrometheus(&buf)
-	out := map[string]float64{}
-	sc := bufio.NewScanner(&buf)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
+	samples, err := promtext.Samples(set)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return samples
 }
 
 // The counters Config.Metrics receives, on a private server so the script
