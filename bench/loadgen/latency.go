@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lastevent/lastevent/core"
+	"github.com/lastevent/lastevent/internal/backoff"
 )
 
 // z95 is the standard normal's 95th percentile: a log-normal whose 5th and
@@ -113,15 +114,11 @@ func (b *latencyBackend) wait(ctx context.Context) error {
 	d := b.dist.draw(b.rng)
 	b.drawn.record(d)
 	b.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	if backoff.Wait(ctx, d, nil) != nil {
 		b.cutOff.Add(1)
 		return context.Cause(ctx)
 	}
+	return nil
 }
 
 func (b *latencyBackend) Store(ctx context.Context, batch []core.Checkpoint, results []core.Result) {
