@@ -91,7 +91,9 @@ func (s *shard) takeQueued(e *entry, now int64) (unstored int64) {
 }
 
 // read takes e's writer flag once: it collects e's counts and, if e knows
-// its stored history, reads the checkpoint to write.
+// its stored history, reads the checkpoint to write. One with nothing newer
+// than what is durable (a duplicate queued it) skips the window: write
+// drops it unsent.
 func (s *shard) read(e *entry) {
 	e.Lock()
 	s.collectLocked(e)
@@ -100,7 +102,10 @@ func (s *shard) read(e *entry) {
 		s.batch.adopting = append(s.batch.adopting, e)
 		return
 	}
-	cp := e.persistableLocked(s.cfg.PersistWindow)
+	cp := e.checkpoint()
+	if cp.Seq > e.storedSeq.Load() {
+		cp.Window = e.WindowLocked(s.cfg.PersistWindow)
+	}
 	e.Unlock()
 	s.batch.add(e, cp)
 }
