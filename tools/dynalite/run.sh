@@ -41,10 +41,8 @@ freeport() {
 	node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-# answers reports whether something accepts TCP connections on the port.
-answers() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+# shellcheck source=../serverlib.sh
+. "$(dirname "$0")/../serverlib.sh"
 
 port=""
 for attempt in 1 2 3; do
@@ -52,17 +50,8 @@ for attempt in 1 2 3; do
 	"$dir/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$p" \
 		--createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$log" 2>&1 &
 	pid=$!
-	for _ in $(seq 1 100); do # up to 10 s
-		if ! kill -0 "$pid" 2>/dev/null; then
-			break
-		fi
-		if answers "$p"; then
-			port="$p"
-			break
-		fi
-		sleep 0.1
-	done
-	if [ -n "$port" ]; then
+	if await "$pid" "$p"; then
+		port="$p"
 		break
 	fi
 	echo "run.sh: dynalite did not start on port $p (attempt $attempt):" >&2

@@ -50,10 +50,8 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# answers reports whether something accepts TCP connections on the port.
-answers() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+# shellcheck source=../serverlib.sh
+. "$(dirname "$0")/../serverlib.sh"
 
 # A random port of the range Linux does not hand out as ephemeral ports by
 # default (32768-60999 is), skipping ones already taken. Another process may
@@ -68,17 +66,8 @@ for attempt in 1 2 3 4 5; do
 	"$server" --bind 127.0.0.1 --port "$p" --dir "$dir" --save '' --appendonly no \
 		--daemonize no --logfile "$dir/redis.log" &
 	pid=$!
-	for _ in $(seq 1 100); do # up to 10 s
-		if ! kill -0 "$pid" 2>/dev/null; then
-			break
-		fi
-		if answers "$p"; then
-			port="$p"
-			break
-		fi
-		sleep 0.1
-	done
-	if [ -n "$port" ]; then
+	if await "$pid" "$p"; then
+		port="$p"
 		break
 	fi
 	echo "run.sh: redis-server did not start on port $p (attempt $attempt):" >&2
