@@ -99,8 +99,8 @@ func stalledClient(t *testing.T, url string) *http.Response {
 func TestSlowClientBlocksNoOne(t *testing.T) {
 	const n, size, buffer = 2000, 1024, 16
 	gate := make(chan struct{})
-	r, url := startRelay(t, Config{URL: serveUpstream(t, floodServer(n, size, gate)), Buffer: buffer, WriteTimeout: time.Minute})
-	url = serveSmall(t, r)
+	r, _ := startRelay(t, Config{URL: serveUpstream(t, floodServer(n, size, gate)), Buffer: buffer, WriteTimeout: time.Minute})
+	url := serveSmall(t, r)
 	stalled := stalledClient(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -136,8 +136,8 @@ func TestSlowClientBlocksNoOne(t *testing.T) {
 func TestSlowClientDisconnected(t *testing.T) {
 	const n, size = 2000, 1024
 	gate := make(chan struct{})
-	r, url := startRelay(t, Config{URL: serveUpstream(t, floodServer(n, size, gate)), Buffer: 16, WriteTimeout: 100 * time.Millisecond})
-	url = serveSmall(t, r)
+	r, _ := startRelay(t, Config{URL: serveUpstream(t, floodServer(n, size, gate)), Buffer: 16, WriteTimeout: 100 * time.Millisecond})
+	url := serveSmall(t, r)
 	stalled := stalledClient(t, url)
 	eventually(t, "the client connected", func() bool { return r.Stats().Clients == 1 })
 	close(gate)
@@ -163,8 +163,8 @@ func TestSlowClientDisconnected(t *testing.T) {
 func TestSlowClientFallsBehindAndCatchesUp(t *testing.T) {
 	const n, size = 2000, 1024
 	gate := make(chan struct{})
-	r, url := startRelay(t, Config{URL: serveUpstream(t, floodServer(n, size, gate)), Buffer: 16, WriteTimeout: time.Minute})
-	url = serveSmall(t, r)
+	r, _ := startRelay(t, Config{URL: serveUpstream(t, floodServer(n, size, gate)), Buffer: 16, WriteTimeout: time.Minute})
+	url := serveSmall(t, r)
 	slow := stalledClient(t, url)
 	eventually(t, "the client connected", func() bool { return r.Stats().Clients == 1 })
 	close(gate)

@@ -41,11 +41,6 @@ func (c trackerConfig) validate() error {
 // instead of as dedup errors.
 func (c trackerConfig) evicting() bool { return c.MaxSessions > 0 || c.IdleTTL > 0 }
 
-func (c trackerConfig) apply(sc *shard.Config) {
-	sc.MaxSessions = c.MaxSessions
-	sc.IdleTTL = c.IdleTTL
-}
-
 // trackerReport is the tracker's own account of the run (Tracker.Stats);
 // its fields are part of the JSON object. It is empty for the baselines.
 type trackerReport struct {
